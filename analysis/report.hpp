@@ -1,0 +1,20 @@
+#pragma once
+// Turns JSONL records into a flat CSV (one row per record, dotted column names) and a markdown table.
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "harness/json.hpp"
+
+namespace lrb {
+
+// Flattens nested objects into "a.b.c" columns; arrays become JSON text; raw samples are left out.
+std::vector<std::pair<std::string, Json>> flatten_record(const Json& record);
+
+std::string csv_from_records(const std::vector<Json>& records);
+std::string markdown_from_records(const std::vector<Json>& records);
+
+void write_csv_report(const std::filesystem::path& jsonl, const std::filesystem::path& csv);
+void write_markdown_report(const std::filesystem::path& jsonl, const std::filesystem::path& md);
+
+}  // namespace lrb

@@ -1,0 +1,126 @@
+// lrbench: run, validate, list, report. Exit codes (scripts rely on them):
+//   0  success (a run whose records are all ok or skipped)
+//   1  a run stopped by an error outside any method (unwritable output, results of another config, ...)
+//   2  bad usage or an invalid config (nothing is written)
+//   3  the run completed but some records failed
+#include <filesystem>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "analysis/report.hpp"
+#include "harness/cli/list_command.hpp"
+#include "harness/config.hpp"
+#include "harness/records.hpp"
+#include "harness/runner.hpp"
+
+namespace {
+
+constexpr int kExitOk = 0, kExitError = 1, kExitUsage = 2, kExitFailedRecords = 3;
+
+std::optional<lrb::Config> load_or_report(const std::string& path) {
+  const auto load = lrb::load_config(path);
+  for (const auto& e : load.errors) std::cerr << fmt::format("{}: {}\n", path, e.text());
+  return load.config;
+}
+
+int parse_shard(const std::string& text, int& index, int& count) {
+  if (text.empty()) return 0;
+  if (std::sscanf(text.c_str(), "%d/%d", &index, &count) != 2 || count < 1 || index < 0 || index >= count) {
+    std::cerr << fmt::format("--shard '{}': expected I/N with 0 <= I < N\n", text);
+    return -1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"lrbench: measures low-rank inference methods for LLMs (LoRA serving, KV-cache compression, "
+               "SVD-compressed layers) on the same workloads, and records latency, HBM traffic and fidelity as JSONL."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "lrbench 0.1.0");
+
+  // run
+  auto* run = app.add_subcommand("run", "run a config: points x methods, one JSONL record per pair");
+  std::string config_path, backend_text, out_dir, filter, shard;
+  bool resume = false, quiet = false;
+  run->add_option("CONFIG", config_path, "JSON config (see configs/)")->required();
+  run->add_option("--backend", backend_text, "override the config's backend: auto, cpu or cuda")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  run->add_option("--out", out_dir, "output folder (default: out/<config name>)");
+  run->add_option("--filter", filter, "regex on '<method label>/<point id>'; only matching pairs run");
+  run->add_flag("--resume", resume, "continue a run: skip (point, method) pairs already in the JSONL");
+  run->add_option("--shard", shard, "run shard I of N (points with index % N == I), e.g. 0/4");
+  run->add_flag("-q,--quiet", quiet, "no progress lines");
+
+  // validate
+  auto* validate = app.add_subcommand("validate", "check a config without running anything");
+  std::string validate_path;
+  validate->add_option("CONFIG", validate_path, "JSON config")->required();
+
+  // list
+  auto* list = app.add_subcommand("list", "show registered task families, methods, workload generators, models");
+  std::string what = "all";
+  list->add_option("WHAT", what, "tasks | methods | workloads | models | all")
+      ->check(CLI::IsMember({"tasks", "methods", "workloads", "models", "all"}));
+
+  // report
+  auto* report = app.add_subcommand("report", "turn a results JSONL into CSV and a markdown table");
+  std::string report_in, report_csv, report_md;
+  report->add_option("RESULTS", report_in, "results .jsonl")->required()->check(CLI::ExistingFile);
+  report->add_option("--csv", report_csv, "CSV output (default: RESULTS with .csv)");
+  report->add_option("--md", report_md, "markdown output (default: RESULTS with .md)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+
+  try {
+    if (*validate) {
+      const auto cfg = load_or_report(validate_path);
+      if (!cfg) return kExitUsage;
+      std::cout << fmt::format("{}: valid ({} task, config hash {})\n", validate_path, cfg->task, cfg->hash);
+      return kExitOk;
+    }
+    if (*list) {
+      lrb::print_registry(std::cout, what);
+      return kExitOk;
+    }
+    if (*report) {
+      const std::filesystem::path in(report_in);
+      const auto csv = report_csv.empty() ? std::filesystem::path(in).replace_extension(".csv") : std::filesystem::path(report_csv);
+      const auto md = report_md.empty() ? std::filesystem::path(in).replace_extension(".md") : std::filesystem::path(report_md);
+      std::vector<std::string> warnings;
+      const auto records = lrb::read_jsonl(in, &warnings);
+      for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+      lrb::write_csv_report(in, csv);
+      lrb::write_markdown_report(in, md);
+      std::cout << lrb::markdown_from_records(records);
+      std::cerr << fmt::format("lrbench: {} records -> {} and {}\n", records.size(), csv.string(), md.string());
+      return kExitOk;
+    }
+    // run
+    const auto cfg = load_or_report(config_path);
+    if (!cfg) return kExitUsage;
+    lrb::RunOptions options;
+    if (!backend_text.empty()) options.backend = lrb::parse_backend_choice(backend_text);
+    options.out_dir = out_dir.empty() ? std::filesystem::path("out") / cfg->name : std::filesystem::path(out_dir);
+    options.filter = filter;
+    options.resume = resume;
+    options.progress = !quiet;
+    if (parse_shard(shard, options.shard_index, options.shard_count) != 0) return kExitUsage;
+    const auto summary = lrb::run_config(*cfg, options, std::cerr);
+    if (std::filesystem::exists(summary.jsonl))
+      std::cerr << fmt::format("lrbench: records {}\n         table   {}\n         csv     {}\n", summary.jsonl.string(),
+                               summary.md.string(), summary.csv.string());
+    return summary.failed > 0 ? kExitFailedRecords : kExitOk;
+  } catch (const std::exception& e) {
+    std::cerr << "lrbench: error: " << e.what() << "\n";
+    return kExitError;
+  }
+}

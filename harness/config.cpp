@@ -1,0 +1,449 @@
+#include "harness/config.hpp"
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "harness/hash.hpp"
+#include "harness/registry.hpp"
+#include "harness/sweep.hpp"
+
+namespace lrb {
+
+std::string hex64(std::uint64_t value) { return fmt::format("{:016x}", value); }
+
+namespace {
+
+class Validator {
+ public:
+  std::vector<ConfigError> errors;
+
+  void error(std::string path, std::string message) { errors.push_back({std::move(path), std::move(message)}); }
+
+  // Reports keys of `obj` not in `allowed`; returns false when there was one.
+  bool known_keys(const Json& obj, const std::string& path, const std::vector<std::string>& allowed) {
+    bool ok = true;
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
+        error(path + "/" + it.key(), fmt::format("unknown key (allowed here: {})", fmt::join(allowed, ", ")));
+        ok = false;
+      }
+    }
+    return ok;
+  }
+};
+
+std::string line_col(const std::string& text, std::size_t byte) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return fmt::format("line {}, column {}", line, col);
+}
+
+// Family parameters plus every generator parameter of the family, with the generator that owns it.
+struct KnownParam {
+  const ParamSpec* spec;
+  std::string generator;  // empty: a family parameter
+};
+
+std::vector<KnownParam> family_and_generator_params(const TaskFamily& family, const ParamSpecs& family_specs,
+                                                    std::vector<ParamSpecs>& storage) {
+  std::vector<KnownParam> out;
+  for (const auto& s : family_specs) out.push_back({&s, ""});
+  const auto workloads = Registry::instance().workloads(family.id());
+  storage.reserve(workloads.size());
+  for (const auto* w : workloads) storage.push_back(w->params);
+  for (std::size_t i = 0; i < workloads.size(); ++i)
+    for (const auto& s : storage[i]) out.push_back({&s, workloads[i]->id});
+  return out;
+}
+
+const KnownParam* find_known(const std::vector<KnownParam>& known, const std::string& name,
+                             const std::set<std::string>& generators) {
+  const KnownParam* any = nullptr;
+  for (const auto& k : known) {
+    if (k.spec->name != name) continue;
+    if (k.generator.empty() || generators.count(k.generator)) return &k;
+    any = &k;
+  }
+  return any;
+}
+
+void validate_measure(Validator& v, const Json& m, MeasureOptions& out) {
+  if (!m.is_object()) {
+    v.error("/measure", "must be an object");
+    return;
+  }
+  v.known_keys(m, "/measure",
+               {"mode", "warmup", "min_samples", "max_samples", "max_noise", "timeout_s", "hbm", "fidelity",
+                "keep_samples", "max_reference_flops"});
+  const ParamSpecs specs = {
+      {"mode", ParamType::string, "graph", "", {}, {}, {"cold", "graph", "hot"}},
+      {"warmup", ParamType::integer, 10, "", 0.0, {}, {}},
+      {"min_samples", ParamType::integer, 20, "", 1.0, {}, {}},
+      {"max_samples", ParamType::integer, 10000, "", 1.0, {}, {}},
+      {"max_noise", ParamType::number, 0.02, "", 0.0, {}, {}},
+      {"timeout_s", ParamType::number, 5.0, "", 0.0, {}, {}},
+      {"hbm", ParamType::boolean, true, "", {}, {}, {}},
+      {"fidelity", ParamType::boolean, true, "", {}, {}, {}},
+      {"keep_samples", ParamType::boolean, false, "", {}, {}, {}},
+      {"max_reference_flops", ParamType::number, 4e9, "", 1.0, {}, {}},
+  };
+  bool ok = true;
+  for (const auto& s : specs) {
+    if (!m.contains(s.name)) continue;
+    if (auto err = check_param_value(s, m[s.name])) {
+      v.error("/measure/" + s.name, *err);
+      ok = false;
+    }
+  }
+  if (m.contains("timeout_s") && ok && m["timeout_s"].get<double>() <= 0) {
+    v.error("/measure/timeout_s", "must be a number > 0");
+    ok = false;
+  }
+  if (m.contains("max_noise") && ok && m["max_noise"].get<double>() <= 0) {
+    v.error("/measure/max_noise", "must be a number > 0");
+    ok = false;
+  }
+  if (!ok) return;
+  const Json r = with_defaults(specs, m);
+  out.mode = r["mode"].get<std::string>();
+  out.warmup = r["warmup"].get<int>();
+  out.min_samples = r["min_samples"].get<int>();
+  out.max_samples = r["max_samples"].get<int>();
+  out.max_noise = r["max_noise"].get<double>();
+  out.timeout_s = r["timeout_s"].get<double>();
+  out.hbm = r["hbm"].get<bool>();
+  out.fidelity = r["fidelity"].get<bool>();
+  out.keep_samples = r["keep_samples"].get<bool>();
+  out.max_reference_flops = r["max_reference_flops"].get<double>();
+  if (out.max_samples < out.min_samples) v.error("/measure/max_samples", "must be >= min_samples");
+}
+
+// Checks one axis value list: non-empty array, each element valid for `spec`.
+void validate_axis_values(Validator& v, const std::string& path, const Json& values, const ParamSpec& spec) {
+  if (!values.is_array() || values.empty()) {
+    v.error(path, "must be a non-empty array of values");
+    return;
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (auto err = check_param_value(spec, values[i])) {
+      v.error(fmt::format("{}/{}", path, i), *err);
+      continue;
+    }
+    if (!seen.insert(values[i].dump()).second)
+      v.error(fmt::format("{}/{}", path, i), fmt::format("repeats the value {}", values[i].dump()));
+  }
+}
+
+void validate_methods(Validator& v, const Json& methods, const std::string& task, std::vector<MethodEntry>& out) {
+  if (!methods.is_array() || methods.empty()) {
+    v.error("/methods", "must be a non-empty array of method ids or {\"id\": ..., \"params\": {...}} objects");
+    return;
+  }
+  std::set<std::string> seen;
+  for (std::size_t i = 0; i < methods.size(); ++i) {
+    const std::string path = fmt::format("/methods/{}", i);
+    const Json& e = methods[i];
+    MethodEntry entry;
+    entry.path = path;
+    if (e.is_string()) {
+      entry.id = e.get<std::string>();
+    } else if (e.is_object()) {
+      if (!v.known_keys(e, path, {"id", "params", "axes"})) continue;
+      if (!e.contains("id") || !e["id"].is_string()) {
+        v.error(path + "/id", "required: the method id (a string)");
+        continue;
+      }
+      entry.id = e["id"].get<std::string>();
+      if (e.contains("params")) {
+        if (!e["params"].is_object()) {
+          v.error(path + "/params", "must be an object of parameter values");
+          continue;
+        }
+        entry.params = e["params"];
+      }
+      if (e.contains("axes")) {
+        if (!e["axes"].is_object() || e["axes"].empty()) {
+          v.error(path + "/axes", "must be a non-empty object: parameter -> list of values");
+          continue;
+        }
+        entry.axes = e["axes"];
+      }
+    } else {
+      v.error(path, "must be a method id (string) or an object with \"id\"");
+      continue;
+    }
+    const MethodInfo* info = Registry::instance().method(entry.id);
+    const std::string id_path = e.is_string() ? path : path + "/id";
+    if (!info) {
+      std::vector<std::string> known;
+      for (const auto* m : Registry::instance().methods(task))
+        if (!m->hidden) known.push_back(m->id);
+      v.error(id_path, fmt::format("unknown method '{}' (methods of {}: {})", entry.id, task, fmt::join(known, ", ")));
+      continue;
+    }
+    if (info->family != task) {
+      v.error(id_path, fmt::format("method '{}' belongs to task {}, not {}", entry.id, info->family, task));
+      continue;
+    }
+    for (auto it = entry.params.begin(); it != entry.params.end(); ++it) {
+      const ParamSpec* spec = find_param(info->params, it.key());
+      if (!spec) {
+        std::vector<std::string> names;
+        for (const auto& s : info->params) names.push_back(s.name);
+        v.error(path + "/params/" + it.key(),
+                fmt::format("unknown parameter of method {} (its parameters: {})", entry.id,
+                            names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "))));
+      } else if (auto err = check_param_value(*spec, it.value())) {
+        v.error(path + "/params/" + it.key(), *err);
+      }
+    }
+    for (auto it = entry.axes.begin(); it != entry.axes.end(); ++it) {
+      const ParamSpec* spec = find_param(info->params, it.key());
+      if (!spec) {
+        v.error(path + "/axes/" + it.key(), fmt::format("unknown parameter of method {}", entry.id));
+      } else if (entry.params.contains(it.key())) {
+        v.error(path + "/axes/" + it.key(), "also given in params: set it in one place");
+      } else {
+        validate_axis_values(v, path + "/axes/" + it.key(), it.value(), *spec);
+      }
+    }
+    const std::string identity = entry.id + entry.params.dump() + entry.axes.dump();
+    if (!seen.insert(identity).second) v.error(path, fmt::format("repeats an earlier entry for method '{}'", entry.id));
+    out.push_back(std::move(entry));
+  }
+}
+
+void validate_claims(Validator& v, const Json& claims, const std::vector<MethodEntry>& methods) {
+  if (!claims.is_array()) {
+    v.error("/claims", "must be an array of {metric, method, value, source} objects");
+    return;
+  }
+  for (std::size_t i = 0; i < claims.size(); ++i) {
+    const std::string path = fmt::format("/claims/{}", i);
+    const Json& c = claims[i];
+    if (!c.is_object()) {
+      v.error(path, "must be an object {metric, method, value, source}");
+      continue;
+    }
+    if (!v.known_keys(c, path, {"metric", "method", "value", "source", "unit", "point", "compare", "note"})) continue;
+    for (const char* key : {"metric", "method", "source"})
+      if (!c.contains(key) || !c[key].is_string() || c[key].get<std::string>().empty())
+        v.error(path + "/" + key, "required: a non-empty string");
+    if (!c.contains("value") || !c["value"].is_number()) v.error(path + "/value", "required: a number");
+    if (c.contains("point") && !c["point"].is_object()) v.error(path + "/point", "must be an object of point values");
+    if (c.contains("compare") &&
+        (!c["compare"].is_string() || (c["compare"] != "at_most" && c["compare"] != "at_least" &&
+                                       c["compare"] != "about")))
+      v.error(path + "/compare", "must be one of: at_most, at_least, about");
+    if (c.contains("method") && c["method"].is_string()) {
+      const std::string m = c["method"].get<std::string>();
+      bool found = false;
+      for (const auto& e : methods) found = found || e.id == m;
+      if (!found) v.error(path + "/method", fmt::format("method '{}' is not in /methods", m));
+    }
+  }
+}
+
+}  // namespace
+
+ConfigLoad parse_config(const std::string& text, const std::string& source) {
+  ConfigLoad result;
+  Validator v;
+  Json doc;
+  try {
+    doc = Json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    v.error("", fmt::format("not valid JSON ({}): {}", line_col(text, e.byte == 0 ? 0 : e.byte - 1), e.what()));
+    result.errors = v.errors;
+    return result;
+  }
+  if (!doc.is_object()) {
+    v.error("", "the config must be a JSON object");
+    result.errors = v.errors;
+    return result;
+  }
+  Config cfg;
+  cfg.raw = doc;
+  cfg.source = source;
+  v.known_keys(doc, "", {"name", "description", "task", "backend", "workload", "axes", "methods", "measure", "claims"});
+
+  if (!doc.contains("name") || !doc["name"].is_string()) {
+    v.error("/name", "required: a string (used to name the output files)");
+  } else {
+    cfg.name = doc["name"].get<std::string>();
+    if (!std::regex_match(cfg.name, std::regex("[A-Za-z0-9_.-]+")))
+      v.error("/name", "must use only letters, digits, '_', '.' and '-' (it names files)");
+  }
+  if (doc.contains("description")) {
+    if (!doc["description"].is_string()) v.error("/description", "must be a string");
+    else cfg.description = doc["description"].get<std::string>();
+  }
+  if (doc.contains("backend")) {
+    auto choice = doc["backend"].is_string() ? parse_backend_choice(doc["backend"].get<std::string>()) : std::nullopt;
+    if (!choice) v.error("/backend", "must be one of: auto, cpu, cuda");
+    else cfg.backend = *choice;
+  }
+  if (doc.contains("measure")) validate_measure(v, doc["measure"], cfg.measure);
+
+  const TaskFamily* family = nullptr;
+  if (!doc.contains("task") || !doc["task"].is_string()) {
+    v.error("/task", "required: a task family id");
+  } else {
+    cfg.task = doc["task"].get<std::string>();
+    family = Registry::instance().family(cfg.task);
+    if (!family) {
+      std::vector<std::string> ids;
+      for (const auto* f : Registry::instance().families()) ids.push_back(f->id());
+      v.error("/task", fmt::format("unknown task '{}' (known: {})", cfg.task, fmt::join(ids, ", ")));
+    }
+  }
+
+  if (family) {
+    const ParamSpecs family_specs = family->params();
+    std::vector<ParamSpecs> storage;
+    const auto known = family_and_generator_params(*family, family_specs, storage);
+
+    // Which generators can be in force: the workload's, the axis's, or the default.
+    std::set<std::string> generators;
+    const Json* workload = doc.contains("workload") ? &doc["workload"] : nullptr;
+    const Json* axes = doc.contains("axes") ? &doc["axes"] : nullptr;
+    if (workload && !workload->is_object()) {
+      v.error("/workload", "must be an object of workload parameters");
+      workload = nullptr;
+    }
+    if (axes && !axes->is_object()) {
+      v.error("/axes", "must be an object: parameter -> list of values (and optional \"zip\" groups)");
+      axes = nullptr;
+    }
+    if (workload && workload->contains("generator") && (*workload)["generator"].is_string())
+      generators.insert((*workload)["generator"].get<std::string>());
+    else if (axes && axes->contains("generator") && (*axes)["generator"].is_array())
+      for (const auto& g : (*axes)["generator"])
+        if (g.is_string()) generators.insert(g.get<std::string>());
+    if (generators.empty())
+      if (const ParamSpec* g = find_param(family_specs, "generator")) generators.insert(g->default_value.get<std::string>());
+
+    auto check_name = [&](const std::string& path, const std::string& name) -> const ParamSpec* {
+      const KnownParam* k = find_known(known, name, generators);
+      if (!k) {
+        std::vector<std::string> names;
+        for (const auto& s : family_specs) names.push_back(s.name);
+        v.error(path, fmt::format("unknown parameter of task {} (its parameters: {}; generator parameters: see "
+                                  "`lrbench list workloads`)",
+                                  family->id(), fmt::join(names, ", ")));
+        return nullptr;
+      }
+      if (!k->generator.empty() && !generators.count(k->generator)) {
+        v.error(path, fmt::format("parameter of generator '{}', which this config does not use", k->generator));
+        return nullptr;
+      }
+      return k->spec;
+    };
+
+    if (workload) {
+      for (auto it = workload->begin(); it != workload->end(); ++it) {
+        const std::string path = "/workload/" + it.key();
+        const ParamSpec* spec = check_name(path, it.key());
+        if (!spec) continue;
+        if (auto err = check_param_value(*spec, it.value())) v.error(path, *err);
+      }
+      cfg.workload = *workload;
+    }
+    if (axes) {
+      std::set<std::string> swept;
+      auto check_axis = [&](const std::string& path, const std::string& name, const Json& values) {
+        const ParamSpec* spec = check_name(path, name);
+        if (!spec) return;
+        if (workload && workload->contains(name)) {
+          v.error(path, fmt::format("also set in /workload/{}: set it in one place", name));
+          return;
+        }
+        if (!swept.insert(name).second) {
+          v.error(path, "swept twice (in axes and in a zip group)");
+          return;
+        }
+        validate_axis_values(v, path, values, *spec);
+      };
+      for (auto it = axes->begin(); it != axes->end(); ++it) {
+        if (it.key() != "zip") {
+          check_axis("/axes/" + it.key(), it.key(), it.value());
+          continue;
+        }
+        const Json& groups = it.value();
+        if (!groups.is_array() || groups.empty()) {
+          v.error("/axes/zip", "must be a non-empty array of groups {param: [values], ...} of equal lengths");
+          continue;
+        }
+        for (std::size_t g = 0; g < groups.size(); ++g) {
+          const std::string gpath = fmt::format("/axes/zip/{}", g);
+          if (!groups[g].is_object() || groups[g].size() < 2) {
+            v.error(gpath, "must be an object of at least two parameters, each a list of values");
+            continue;
+          }
+          std::optional<std::size_t> length;
+          for (auto p = groups[g].begin(); p != groups[g].end(); ++p) {
+            check_axis(gpath + "/" + p.key(), p.key(), p.value());
+            if (!p.value().is_array()) continue;
+            if (!length) length = p.value().size();
+            else if (*length != p.value().size())
+              v.error(gpath + "/" + p.key(),
+                      fmt::format("has {} values; the other lists of this zip group have {}", p.value().size(), *length));
+          }
+        }
+      }
+      cfg.axes = *axes;
+    }
+  }
+
+  if (!doc.contains("methods")) v.error("/methods", "required: a non-empty array of methods");
+  else if (family) validate_methods(v, doc["methods"], cfg.task, cfg.methods);
+  if (doc.contains("claims")) {
+    cfg.claims = doc["claims"];
+    validate_claims(v, doc["claims"], cfg.methods);
+  }
+
+  // Combinations that the family cannot build at all (an unknown projection of the model, ...).
+  if (family && v.errors.empty()) {
+    const auto points = expand_points(cfg, *family);
+    for (const auto& point : points) {
+      if (auto bad = family->invalid_point(point)) {
+        const std::string where = cfg.workload.contains(bad->first) ? "/workload/" + bad->first
+                                                                     : (cfg.axes.contains(bad->first) ? "/axes/" + bad->first
+                                                                                                       : "/workload");
+        v.error(where, bad->second);
+        break;
+      }
+    }
+  }
+
+  cfg.hash = "fnv1a64:" + hex64(fnv1a64(nlohmann::json::parse(doc.dump()).dump()));
+  result.errors = v.errors;
+  if (result.errors.empty()) result.config = std::move(cfg);
+  return result;
+}
+
+ConfigLoad load_config(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    ConfigLoad r;
+    r.errors.push_back({"", fmt::format("cannot read config file '{}'", file.string())});
+    return r;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), file.string());
+}
+
+}  // namespace lrb

@@ -1,0 +1,111 @@
+#pragma once
+// The method interface shared by every task family. A family derives its own abstract base from
+// `Method` and adds what its correctness pass needs (output access, poisoning); see
+// workloads/<family>/method_base.hpp. The split follows FlashInfer's plan/run: `prepare` does all
+// untimed work (encode, merge, upload, plan), `run` is the timed part.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/backend.hpp"
+#include "harness/json.hpp"
+#include "harness/params.hpp"
+
+namespace lrb {
+
+struct Support {
+  bool ok = true;
+  std::string reason;
+  static Support yes() { return {}; }
+  static Support no(std::string why) { return {false, std::move(why)}; }
+};
+
+// Bytes a method keeps resident, by component ("base_weights", "adapters", "blob", ...), counted
+// from its real buffers.
+struct Footprint {
+  std::map<std::string, std::uint64_t> components;
+  std::uint64_t total() const {
+    std::uint64_t t = 0;
+    for (const auto& [k, v] : components) t += v;
+    return t;
+  }
+};
+
+// Compulsory work of one execution: each input read once, each output written once.
+struct Floor {
+  double bytes = 0;
+  double flops = 0;
+  std::string note;  // what was counted
+};
+
+// A point: every family parameter resolved (workload values, axis values, defaults).
+struct Point {
+  Json values = Json::object();  // family parameters, in declaration order
+  std::string id;                // "K=16,batch=1" from the swept axes only (stable, human-readable)
+  Params params() const { return Params(values); }
+};
+
+// What a method needs from the runner while it runs. The CPU backend needs nothing; the CUDA
+// backend adds its stream and handles (harness/cuda/).
+class ExecContext {
+ public:
+  explicit ExecContext(Backend backend) : backend_(backend) {}
+  virtual ~ExecContext() = default;
+  ExecContext(const ExecContext&) = delete;
+  ExecContext& operator=(const ExecContext&) = delete;
+  Backend backend() const { return backend_; }
+  // Waits until all work the method enqueued has finished (no-op on the CPU).
+  virtual void synchronize() {}
+
+ private:
+  Backend backend_;
+};
+
+// The CUDA backend's context (stream, handles); implemented in harness/cuda/, absent from CPU builds.
+std::unique_ptr<ExecContext> make_device_context();
+
+class Problem {
+ public:
+  virtual ~Problem() = default;
+};
+
+// A part of `run` timed on its own as well (for example compress and decompress).
+struct TimedPhase {
+  std::string name;
+  std::function<void(ExecContext&)> run;
+};
+
+class Method {
+ public:
+  Method() = default;
+  virtual ~Method() = default;
+  Method(const Method&) = delete;
+  Method& operator=(const Method&) = delete;
+
+  // Whether this method can solve this point on this backend; the reason goes into a skipped record.
+  virtual Support can_run(const Point& point, Backend backend) const {
+    (void)point;
+    (void)backend;
+    return Support::yes();
+  }
+  // Untimed: encode, merge, upload, plan, allocate outputs and workspaces.
+  virtual void prepare(const Problem& problem, ExecContext& ctx) = 0;
+  // Timed: computes the output from the prepared state. Launch-only on the CUDA backend.
+  virtual void run(ExecContext& ctx) = 0;
+  // Optional sub-phases of `run`, timed apart. Running all of them in order equals `run`.
+  virtual std::vector<TimedPhase> phases() { return {}; }
+  // Stored bytes by component.
+  virtual Footprint footprint() const = 0;
+  // Compulsory bytes/FLOPs of this method's own representation; nothing: the family's default.
+  virtual std::optional<Floor> floor(const Problem& problem) const {
+    (void)problem;
+    return std::nullopt;
+  }
+  // Method-specific measurements (merge time, encoder statistics, ...) copied into the record.
+  virtual Json metrics() const { return Json::object(); }
+};
+
+}  // namespace lrb

@@ -1,0 +1,39 @@
+#pragma once
+// JSONL record files: one JSON object per line, appended and flushed as each record completes, so a
+// kill loses at most the record being measured.
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "harness/json.hpp"
+
+namespace lrb {
+
+inline constexpr int kSchemaVersion = 1;
+
+class JsonlWriter {
+ public:
+  // Opens for append. A trailing partial line (a write cut by a kill) is cut off first.
+  explicit JsonlWriter(std::filesystem::path path);
+  ~JsonlWriter();
+  JsonlWriter(const JsonlWriter&) = delete;
+  JsonlWriter& operator=(const JsonlWriter&) = delete;
+
+  void write(const Json& record);  // one line, flushed and synced to disk
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  std::FILE* file_ = nullptr;
+};
+
+// Reads every complete JSON line; malformed lines are reported in `warnings` and skipped.
+std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std::string>* warnings = nullptr);
+
+// Identity of a (point, method variant) inside one config: what --resume matches on.
+std::string record_key(const std::string& point_id, const std::string& method_label);
+std::string record_key(const Json& record);
+
+}  // namespace lrb

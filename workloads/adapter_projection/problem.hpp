@@ -1,0 +1,87 @@
+#pragma once
+// adapter_projection: many LoRA adapters on one base model (DESIGN.md section 3.1).
+// Y_p = X_p W_p^T + s_k (X_p A_k^T) B_k^T for every token with its own adapter k.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "harness/method.hpp"
+#include "workloads/common/tensor.hpp"
+
+namespace lrb {
+
+struct AdapterFactors {
+  MatrixH A;         // r x d_in
+  MatrixH B;         // d_out x r
+  float scale = 1;   // s = alpha / r
+};
+
+struct ProjectionProblem {
+  std::string name;  // "L0.q"
+  int layer = 0;
+  int d_in = 0, d_out = 0;
+  MatrixH W;  // d_out x d_in (empty in adapter-only mode)
+  MatrixH X;  // batch x d_in
+  std::vector<AdapterFactors> adapters;  // K
+};
+
+// Tokens that share an adapter, in order of first appearance.
+struct AdapterGroup {
+  int adapter = 0;
+  std::vector<int> tokens;
+};
+
+// The FP64 reference of one projection, split so the adapter part can be judged on its own.
+struct AdapterReference {
+  MatrixD base;     // X W^T (empty in adapter-only mode)
+  MatrixD adapter;  // s (X A^T) B^T per token
+};
+
+struct AdapterProblem : Problem {
+  std::string model, mode, generator, popularity;
+  bool with_base = true;
+  int K = 1, rank = 1, batch = 1;
+  double alpha = 1;
+  std::uint64_t seed = 0;
+  std::vector<int> token_adapter;  // adapter id of each token
+  std::vector<AdapterGroup> groups;
+  std::vector<ProjectionProblem> projections;
+  std::vector<int> distinct_adapters() const;
+};
+
+// What a generator is asked for: the K adapters of one projection.
+struct AdapterGenRequest {
+  int d_in = 0, d_out = 0, rank = 1, K = 1;
+  float scale = 1;
+  double adapter_norm = 0.25;      // ||s B A||_F = adapter_norm * sqrt(d_out) (base: ||W||_F ~ sqrt(d_out))
+  std::uint64_t seed = 0;
+  std::uint64_t projection_key = 0;  // distinguishes projections (layer, kind)
+  Params params;                     // the generator's own parameters
+};
+using AdapterGenerator = std::function<std::vector<AdapterFactors>(const AdapterGenRequest&)>;
+
+// Builds a problem from explicit sizes (tests and the family share it).
+struct AdapterProblemSpec {
+  std::string model = "tiny";
+  std::vector<std::string> projections = {"q"};
+  int layers = 1;
+  std::string mode = "base+adapter";
+  int K = 1, rank = 1, batch = 1;
+  double alpha = 16;
+  std::string popularity = "uniform";
+  double zipf_a = 1.1;
+  double adapter_norm = 0.25;
+  std::string generator = "trained_like";
+  Json generator_params = Json::object();
+  std::uint64_t seed = 0;
+  // Overrides the model's projection shapes when > 0 (odd-size tests).
+  int d_in = 0, d_out = 0;
+};
+std::shared_ptr<AdapterProblem> build_adapter_problem(const AdapterProblemSpec& spec);
+
+// FP64 reference of projection p (computed on demand; large shapes are sampled by the family).
+AdapterReference adapter_reference(const AdapterProblem& problem, std::size_t p);
+
+}  // namespace lrb
