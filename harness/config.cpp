@@ -78,12 +78,12 @@ const KnownParam* find_known(const std::vector<KnownParam>& known, const std::st
   return any;
 }
 
-void validate_measure(Validator& v, const Json& m, MeasureOptions& out) {
+void validate_measure(Validator& v, const Json& m, const std::string& path, MeasureOptions& out) {
   if (!m.is_object()) {
-    v.error("/measure", "must be an object");
+    v.error(path, "must be an object");
     return;
   }
-  v.known_keys(m, "/measure",
+  v.known_keys(m, path,
                {"mode", "warmup", "min_samples", "max_samples", "max_noise", "timeout_s", "hbm", "fidelity",
                 "keep_samples", "max_reference_flops"});
   const ParamSpecs specs = {
@@ -102,31 +102,31 @@ void validate_measure(Validator& v, const Json& m, MeasureOptions& out) {
   for (const auto& s : specs) {
     if (!m.contains(s.name)) continue;
     if (auto err = check_param_value(s, m[s.name])) {
-      v.error("/measure/" + s.name, *err);
+      v.error(path + "/" + s.name, *err);
       ok = false;
     }
   }
   if (m.contains("timeout_s") && ok && m["timeout_s"].get<double>() <= 0) {
-    v.error("/measure/timeout_s", "must be a number > 0");
+    v.error(path + "/timeout_s", "must be a number > 0");
     ok = false;
   }
   if (m.contains("max_noise") && ok && m["max_noise"].get<double>() <= 0) {
-    v.error("/measure/max_noise", "must be a number > 0");
+    v.error(path + "/max_noise", "must be a number > 0");
     ok = false;
   }
   if (!ok) return;
-  const Json r = with_defaults(specs, m);
-  out.mode = r["mode"].get<std::string>();
-  out.warmup = r["warmup"].get<int>();
-  out.min_samples = r["min_samples"].get<int>();
-  out.max_samples = r["max_samples"].get<int>();
-  out.max_noise = r["max_noise"].get<double>();
-  out.timeout_s = r["timeout_s"].get<double>();
-  out.hbm = r["hbm"].get<bool>();
-  out.fidelity = r["fidelity"].get<bool>();
-  out.keep_samples = r["keep_samples"].get<bool>();
-  out.max_reference_flops = r["max_reference_flops"].get<double>();
-  if (out.max_samples < out.min_samples) v.error("/measure/max_samples", "must be >= min_samples");
+  // Keys not given keep what `out` holds (the defaults, or the config-level measure for a block).
+  out.mode = m.value("mode", out.mode);
+  out.warmup = m.value("warmup", out.warmup);
+  out.min_samples = m.value("min_samples", out.min_samples);
+  out.max_samples = m.value("max_samples", out.max_samples);
+  out.max_noise = m.value("max_noise", out.max_noise);
+  out.timeout_s = m.value("timeout_s", out.timeout_s);
+  out.hbm = m.value("hbm", out.hbm);
+  out.fidelity = m.value("fidelity", out.fidelity);
+  out.keep_samples = m.value("keep_samples", out.keep_samples);
+  out.max_reference_flops = m.value("max_reference_flops", out.max_reference_flops);
+  if (out.max_samples < out.min_samples) v.error(path + "/max_samples", "must be >= min_samples");
 }
 
 // Checks one axis value list: non-empty array, each element valid for `spec`.
@@ -146,14 +146,15 @@ void validate_axis_values(Validator& v, const std::string& path, const Json& val
   }
 }
 
-void validate_methods(Validator& v, const Json& methods, const std::string& task, std::vector<MethodEntry>& out) {
+void validate_methods(Validator& v, const Json& methods, const std::string& prefix, const std::string& task,
+                      std::vector<MethodEntry>& out) {
   if (!methods.is_array() || methods.empty()) {
-    v.error("/methods", "must be a non-empty array of method ids or {\"id\": ..., \"params\": {...}} objects");
+    v.error(prefix + "/methods", "must be a non-empty array of method ids or {\"id\": ..., \"params\": {...}} objects");
     return;
   }
   std::set<std::string> seen;
   for (std::size_t i = 0; i < methods.size(); ++i) {
-    const std::string path = fmt::format("/methods/{}", i);
+    const std::string path = fmt::format("{}/methods/{}", prefix, i);
     const Json& e = methods[i];
     MethodEntry entry;
     entry.path = path;
@@ -225,13 +226,13 @@ void validate_methods(Validator& v, const Json& methods, const std::string& task
   }
 }
 
-void validate_claims(Validator& v, const Json& claims, const std::vector<MethodEntry>& methods) {
+void validate_claims(Validator& v, const Json& claims, const std::string& prefix, const std::vector<MethodEntry>& methods) {
   if (!claims.is_array()) {
-    v.error("/claims", "must be an array of {metric, method, value, source} objects");
+    v.error(prefix + "/claims", "must be an array of {metric, method, value, source} objects");
     return;
   }
   for (std::size_t i = 0; i < claims.size(); ++i) {
-    const std::string path = fmt::format("/claims/{}", i);
+    const std::string path = fmt::format("{}/claims/{}", prefix, i);
     const Json& c = claims[i];
     if (!c.is_object()) {
       v.error(path, "must be an object {metric, method, value, source}");
@@ -251,64 +252,26 @@ void validate_claims(Validator& v, const Json& claims, const std::vector<MethodE
       const std::string m = c["method"].get<std::string>();
       bool found = false;
       for (const auto& e : methods) found = found || e.id == m;
-      if (!found) v.error(path + "/method", fmt::format("method '{}' is not in /methods", m));
+      if (!found) v.error(path + "/method", fmt::format("method '{}' is not in {}/methods", m, prefix));
     }
   }
 }
 
-}  // namespace
-
-ConfigLoad parse_config(const std::string& text, const std::string& source) {
-  ConfigLoad result;
-  Validator v;
-  Json doc;
-  try {
-    doc = Json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    v.error("", fmt::format("not valid JSON ({}): {}", line_col(text, e.byte == 0 ? 0 : e.byte - 1), e.what()));
-    result.errors = v.errors;
-    return result;
-  }
-  if (!doc.is_object()) {
-    v.error("", "the config must be a JSON object");
-    result.errors = v.errors;
-    return result;
-  }
-  Config cfg;
-  cfg.raw = doc;
-  cfg.source = source;
-  v.known_keys(doc, "", {"name", "description", "task", "backend", "workload", "axes", "methods", "measure", "claims"});
-
-  if (!doc.contains("name") || !doc["name"].is_string()) {
-    v.error("/name", "required: a string (used to name the output files)");
-  } else {
-    cfg.name = doc["name"].get<std::string>();
-    if (!std::regex_match(cfg.name, std::regex("[A-Za-z0-9_.-]+")))
-      v.error("/name", "must use only letters, digits, '_', '.' and '-' (it names files)");
-  }
-  if (doc.contains("description")) {
-    if (!doc["description"].is_string()) v.error("/description", "must be a string");
-    else cfg.description = doc["description"].get<std::string>();
-  }
-  if (doc.contains("backend")) {
-    auto choice = doc["backend"].is_string() ? parse_backend_choice(doc["backend"].get<std::string>()) : std::nullopt;
-    if (!choice) v.error("/backend", "must be one of: auto, cpu, cuda");
-    else cfg.backend = *choice;
-  }
-  if (doc.contains("measure")) validate_measure(v, doc["measure"], cfg.measure);
-
+void validate_block(Validator& v, const Json& doc, const std::string& prefix, RunBlock& block) {
   const TaskFamily* family = nullptr;
+  block.path = prefix;
   if (!doc.contains("task") || !doc["task"].is_string()) {
-    v.error("/task", "required: a task family id");
+    v.error(prefix + "/task", "required: a task family id");
   } else {
-    cfg.task = doc["task"].get<std::string>();
-    family = Registry::instance().family(cfg.task);
+    block.task = doc["task"].get<std::string>();
+    family = Registry::instance().family(block.task);
     if (!family) {
       std::vector<std::string> ids;
       for (const auto* f : Registry::instance().families()) ids.push_back(f->id());
-      v.error("/task", fmt::format("unknown task '{}' (known: {})", cfg.task, fmt::join(ids, ", ")));
+      v.error(prefix + "/task", fmt::format("unknown task '{}' (known: {})", block.task, fmt::join(ids, ", ")));
     }
   }
+  if (doc.contains("measure")) validate_measure(v, doc["measure"], prefix + "/measure", block.measure);
 
   if (family) {
     const ParamSpecs family_specs = family->params();
@@ -320,11 +283,11 @@ ConfigLoad parse_config(const std::string& text, const std::string& source) {
     const Json* workload = doc.contains("workload") ? &doc["workload"] : nullptr;
     const Json* axes = doc.contains("axes") ? &doc["axes"] : nullptr;
     if (workload && !workload->is_object()) {
-      v.error("/workload", "must be an object of workload parameters");
+      v.error(prefix + "/workload", "must be an object of workload parameters");
       workload = nullptr;
     }
     if (axes && !axes->is_object()) {
-      v.error("/axes", "must be an object: parameter -> list of values (and optional \"zip\" groups)");
+      v.error(prefix + "/axes", "must be an object: parameter -> list of values (and optional \"zip\" groups)");
       axes = nullptr;
     }
     if (workload && workload->contains("generator") && (*workload)["generator"].is_string())
@@ -354,12 +317,12 @@ ConfigLoad parse_config(const std::string& text, const std::string& source) {
 
     if (workload) {
       for (auto it = workload->begin(); it != workload->end(); ++it) {
-        const std::string path = "/workload/" + it.key();
+        const std::string path = prefix + "/workload/" + it.key();
         const ParamSpec* spec = check_name(path, it.key());
         if (!spec) continue;
         if (auto err = check_param_value(*spec, it.value())) v.error(path, *err);
       }
-      cfg.workload = *workload;
+      block.workload = *workload;
     }
     if (axes) {
       std::set<std::string> swept;
@@ -367,7 +330,7 @@ ConfigLoad parse_config(const std::string& text, const std::string& source) {
         const ParamSpec* spec = check_name(path, name);
         if (!spec) return;
         if (workload && workload->contains(name)) {
-          v.error(path, fmt::format("also set in /workload/{}: set it in one place", name));
+          v.error(path, fmt::format("also set in {}/workload/{}: set it in one place", prefix, name));
           return;
         }
         if (!swept.insert(name).second) {
@@ -378,16 +341,16 @@ ConfigLoad parse_config(const std::string& text, const std::string& source) {
       };
       for (auto it = axes->begin(); it != axes->end(); ++it) {
         if (it.key() != "zip") {
-          check_axis("/axes/" + it.key(), it.key(), it.value());
+          check_axis(prefix + "/axes/" + it.key(), it.key(), it.value());
           continue;
         }
         const Json& groups = it.value();
         if (!groups.is_array() || groups.empty()) {
-          v.error("/axes/zip", "must be a non-empty array of groups {param: [values], ...} of equal lengths");
+          v.error(prefix + "/axes/zip", "must be a non-empty array of groups {param: [values], ...} of equal lengths");
           continue;
         }
         for (std::size_t g = 0; g < groups.size(); ++g) {
-          const std::string gpath = fmt::format("/axes/zip/{}", g);
+          const std::string gpath = fmt::format("{}/axes/zip/{}", prefix, g);
           if (!groups[g].is_object() || groups[g].size() < 2) {
             v.error(gpath, "must be an object of at least two parameters, each a list of values");
             continue;
@@ -403,28 +366,104 @@ ConfigLoad parse_config(const std::string& text, const std::string& source) {
           }
         }
       }
-      cfg.axes = *axes;
+      block.axes = *axes;
     }
   }
 
-  if (!doc.contains("methods")) v.error("/methods", "required: a non-empty array of methods");
-  else if (family) validate_methods(v, doc["methods"], cfg.task, cfg.methods);
+  if (!doc.contains("methods")) v.error(prefix + "/methods", "required: a non-empty array of methods");
+  else if (family) validate_methods(v, doc["methods"], prefix, block.task, block.methods);
   if (doc.contains("claims")) {
-    cfg.claims = doc["claims"];
-    validate_claims(v, doc["claims"], cfg.methods);
+    block.claims = doc["claims"];
+    validate_claims(v, doc["claims"], prefix, block.methods);
   }
 
   // Combinations that the family cannot build at all (an unknown projection of the model, ...).
   if (family && v.errors.empty()) {
-    const auto points = expand_points(cfg, *family);
-    for (const auto& point : points) {
+    for (const auto& point : expand_points(block, *family)) {
       if (auto bad = family->invalid_point(point)) {
-        const std::string where = cfg.workload.contains(bad->first) ? "/workload/" + bad->first
-                                                                     : (cfg.axes.contains(bad->first) ? "/axes/" + bad->first
-                                                                                                       : "/workload");
+        const std::string where = block.workload.contains(bad->first) ? prefix + "/workload/" + bad->first
+                                  : block.axes.contains(bad->first)   ? prefix + "/axes/" + bad->first
+                                                                      : prefix + "/workload";
         v.error(where, bad->second);
         break;
       }
+    }
+  }
+}
+
+}  // namespace
+
+ConfigLoad parse_config(const std::string& text, const std::string& source) {
+  ConfigLoad result;
+  Validator v;
+  Json doc;
+  try {
+    doc = Json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    v.error("", fmt::format("not valid JSON ({}): {}", line_col(text, e.byte == 0 ? 0 : e.byte - 1), e.what()));
+    result.errors = v.errors;
+    return result;
+  }
+  if (!doc.is_object()) {
+    v.error("", "the config must be a JSON object");
+    result.errors = v.errors;
+    return result;
+  }
+  Config cfg;
+  cfg.raw = doc;
+  cfg.source = source;
+  const bool multi = doc.contains("runs");
+  if (multi)
+    v.known_keys(doc, "", {"name", "description", "backend", "measure", "runs"});
+  else
+    v.known_keys(doc, "", {"name", "description", "task", "backend", "workload", "axes", "methods", "measure", "claims"});
+
+  if (!doc.contains("name") || !doc["name"].is_string()) {
+    v.error("/name", "required: a string (used to name the output files)");
+  } else {
+    cfg.name = doc["name"].get<std::string>();
+    if (!std::regex_match(cfg.name, std::regex("[A-Za-z0-9_.-]+")))
+      v.error("/name", "must use only letters, digits, '_', '.' and '-' (it names files)");
+  }
+  if (doc.contains("description")) {
+    if (!doc["description"].is_string()) v.error("/description", "must be a string");
+    else cfg.description = doc["description"].get<std::string>();
+  }
+  if (doc.contains("backend")) {
+    auto choice = doc["backend"].is_string() ? parse_backend_choice(doc["backend"].get<std::string>()) : std::nullopt;
+    if (!choice) v.error("/backend", "must be one of: auto, cpu, cuda");
+    else cfg.backend = *choice;
+  }
+  MeasureOptions measure;
+  if (doc.contains("measure") && multi) validate_measure(v, doc["measure"], "/measure", measure);
+
+  if (!multi) {
+    RunBlock block;
+    validate_block(v, doc, "", block);
+    cfg.blocks.push_back(std::move(block));
+  } else if (!doc["runs"].is_array() || doc["runs"].empty()) {
+    v.error("/runs", "must be a non-empty array of run blocks {name, task, workload, axes, methods, ...}");
+  } else {
+    std::set<std::string> names;
+    for (std::size_t i = 0; i < doc["runs"].size(); ++i) {
+      const std::string prefix = fmt::format("/runs/{}", i);
+      const Json& b = doc["runs"][i];
+      if (!b.is_object()) {
+        v.error(prefix, "must be an object {name, task, workload, axes, methods, ...}");
+        continue;
+      }
+      v.known_keys(b, prefix, {"name", "description", "task", "workload", "axes", "methods", "measure", "claims"});
+      RunBlock block;
+      block.measure = measure;
+      if (!b.contains("name") || !b["name"].is_string() ||
+          !std::regex_match(b["name"].get<std::string>(), std::regex("[A-Za-z0-9_.-]+"))) {
+        v.error(prefix + "/name", "required: a name of letters, digits, '_', '.' and '-' (it keys the block's records)");
+      } else {
+        block.name = b["name"].get<std::string>();
+        if (!names.insert(block.name).second) v.error(prefix + "/name", "repeats an earlier block's name");
+      }
+      validate_block(v, b, prefix, block);
+      cfg.blocks.push_back(std::move(block));
     }
   }
 

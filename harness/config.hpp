@@ -31,16 +31,24 @@ struct MethodEntry {
   std::string path;              // JSON pointer of the entry, for messages
 };
 
-struct Config {
-  std::string name;
-  std::string description;
+// One task family swept over its axes with its methods. A config is one block (task at the top level)
+// or several (a "runs" array), e.g. the quickstart covers all three families in one JSONL.
+struct RunBlock {
+  std::string name;  // the block's name ("" for a single-block config); part of every record's key
   std::string task;
-  BackendChoice backend = BackendChoice::automatic;
   Json workload = Json::object();
   Json axes = Json::object();
   std::vector<MethodEntry> methods;
   MeasureOptions measure;
   Json claims = Json::array();
+  std::string path;  // JSON pointer prefix of the block ("" or "/runs/1")
+};
+
+struct Config {
+  std::string name;
+  std::string description;
+  BackendChoice backend = BackendChoice::automatic;
+  std::vector<RunBlock> blocks;
   Json raw;          // the document as read
   std::string hash;  // of the canonical (key-sorted) document
   std::string source;

@@ -61,12 +61,13 @@ std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std:
   return out;
 }
 
-std::string record_key(const std::string& point_id, const std::string& method_label) {
-  return point_id + " | " + method_label;
+std::string record_key(const std::string& block, const std::string& point_id, const std::string& method_label) {
+  return block + " | " + point_id + " | " + method_label;
 }
 
 std::string record_key(const Json& record) {
-  return record_key(record.value("point_id", std::string()), record.value("method_label", std::string()));
+  return record_key(record.value("block", std::string()), record.value("point_id", std::string()),
+                    record.value("method_label", std::string()));
 }
 
 }  // namespace lrb

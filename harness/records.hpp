@@ -32,8 +32,8 @@ class JsonlWriter {
 // Reads every complete JSON line; malformed lines are reported in `warnings` and skipped.
 std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std::string>* warnings = nullptr);
 
-// Identity of a (point, method variant) inside one config: what --resume matches on.
-std::string record_key(const std::string& point_id, const std::string& method_label);
+// Identity of a (block, point, method variant) inside one config: what --resume matches on.
+std::string record_key(const std::string& block, const std::string& point_id, const std::string& method_label);
 std::string record_key(const Json& record);
 
 }  // namespace lrb

@@ -142,8 +142,6 @@ class ProgressLine {
 }  // namespace
 
 RunSummary run_config(const Config& config, const RunOptions& options, std::ostream& log) {
-  const TaskFamily* family = Registry::instance().family(config.task);
-  if (!family) throw std::runtime_error("unknown task " + config.task);
   std::string why;
   const auto backend = resolve_backend(options.backend.value_or(config.backend), &why);
   if (!backend) throw std::runtime_error("backend cuda requested: " + why);
@@ -182,61 +180,79 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
     for (const auto& w : warnings) log << "warning: " << w << "\n";
   }
 
-  const auto points = expand_points(config, *family);
-  const auto variants = expand_methods(config);
-
-  // What will run, so progress can count it.
-  struct Job {
-    std::size_t point;
-    std::size_t variant;
+  // Every (block, point, method) pair to run, so progress can count them.
+  struct BlockPlan {
+    const RunBlock* block;
+    const TaskFamily* family;
+    std::vector<Point> points;
+    std::vector<MethodVariant> variants;
   };
+  struct Job {
+    std::size_t block, point, variant;
+  };
+  std::vector<BlockPlan> plans;
   std::vector<Job> jobs;
-  for (std::size_t p = 0; p < points.size(); ++p) {
-    if (static_cast<int>(p % static_cast<std::size_t>(options.shard_count)) != options.shard_index) continue;
-    for (std::size_t v = 0; v < variants.size(); ++v) {
-      if (filter && !std::regex_search(variants[v].label + "/" + points[p].id, *filter)) {
-        ++summary.filtered;
-        continue;
+  std::size_t total_pairs = 0;
+  for (const auto& block : config.blocks) {
+    const TaskFamily* family = Registry::instance().family(block.task);
+    if (!family) throw std::runtime_error("unknown task " + block.task);
+    plans.push_back({&block, family, expand_points(block, *family), expand_methods(block)});
+    const BlockPlan& plan = plans.back();
+    const std::size_t b = plans.size() - 1;
+    total_pairs += plan.points.size() * plan.variants.size();
+    for (std::size_t p = 0; p < plan.points.size(); ++p) {
+      if (static_cast<int>(p % static_cast<std::size_t>(options.shard_count)) != options.shard_index) continue;
+      for (std::size_t v = 0; v < plan.variants.size(); ++v) {
+        const std::string subject = (block.name.empty() ? "" : block.name + "/") + plan.variants[v].label + "/" +
+                                    plan.points[p].id;
+        if (filter && !std::regex_search(subject, *filter)) {
+          ++summary.filtered;
+          continue;
+        }
+        if (done.count(record_key(block.name, plan.points[p].id, plan.variants[v].label))) {
+          ++summary.resumed;
+          continue;
+        }
+        jobs.push_back({b, p, v});
       }
-      if (done.count(record_key(points[p].id, variants[v].label))) {
-        ++summary.resumed;
-        continue;
-      }
-      jobs.push_back({p, v});
     }
   }
 
   if (options.progress)
-    log << fmt::format("lrbench: {} '{}' on {}: {} points x {} methods; {} to run, {} already recorded -> {}\n",
-                       config.task, config.name, to_string(*backend), points.size(), variants.size(), jobs.size(),
-                       summary.resumed, summary.jsonl.string());
+    log << fmt::format("lrbench: '{}' on {}: {} blocks, {} (point, method) pairs; {} to run, {} already recorded -> {}\n",
+                       config.name, to_string(*backend), plans.size(), total_pairs, jobs.size(), summary.resumed,
+                       summary.jsonl.string());
 
   const std::string run_id = make_run_id();
   const Json env = capture_environment(*backend);
+  const std::string dirty = build_info::git_dirty();
   std::optional<Ceilings> ceilings;
   std::unique_ptr<JsonlWriter> writer;
   ProgressLine progress(log, options.progress, jobs.size());
 
-  std::size_t cached_point = static_cast<std::size_t>(-1);
+  std::pair<std::size_t, std::size_t> cached{static_cast<std::size_t>(-1), 0};
   std::shared_ptr<const Problem> problem;
   std::string problem_error;
 
   for (std::size_t j = 0; j < jobs.size(); ++j) {
-    const Point& point = points[jobs[j].point];
-    const MethodVariant& variant = variants[jobs[j].variant];
+    const BlockPlan& plan = plans[jobs[j].block];
+    const RunBlock& block = *plan.block;
+    const TaskFamily* family = plan.family;
+    const MeasureOptions& measure = block.measure;
+    const Point& point = plan.points[jobs[j].point];
+    const MethodVariant& variant = plan.variants[jobs[j].variant];
     const MethodInfo* info = Registry::instance().method(variant.id);
 
     Json record = {{"schema_version", kSchemaVersion},
                    {"run_id", run_id},
                    {"config_name", config.name},
                    {"config_hash", config.hash},
+                   {"block", block.name},
                    {"git_sha", build_info::git_sha()},
-                   {"git_dirty", std::string(build_info::git_dirty()) == "true"
-                                     ? Json(true)
-                                     : (std::string(build_info::git_dirty()) == "false" ? Json(false) : Json(nullptr))},
+                   {"git_dirty", dirty == "true" ? Json(true) : (dirty == "false" ? Json(false) : Json(nullptr))},
                    {"timestamp", utc_timestamp()},
                    {"env", env},
-                   {"task", config.task},
+                   {"task", block.task},
                    {"method", variant.id},
                    {"method_label", variant.label},
                    {"backend", to_string(*backend)},
@@ -269,8 +285,8 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
           finish("skipped", "reason", can.reason);
         } else {
           stage = "problem";
-          if (cached_point != jobs[j].point) {
-            cached_point = jobs[j].point;
+          if (cached != std::make_pair(jobs[j].block, jobs[j].point)) {
+            cached = {jobs[j].block, jobs[j].point};
             problem.reset();
             problem_error.clear();
             try {
@@ -292,9 +308,9 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
 
           stage = "correctness";
           CheckOptions check_options;
-          check_options.max_reference_flops = config.measure.max_reference_flops;
+          check_options.max_reference_flops = measure.max_reference_flops;
           CheckResult check;
-          if (config.measure.fidelity) {
+          if (measure.fidelity) {
             check = family->check(*problem, *method, *ctx, check_options);
           } else {
             check.fidelity = {{"checked", false}, {"note", "measure.fidelity = false"}};
@@ -303,21 +319,21 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
           if (check.failure) throw std::runtime_error(*check.failure);
 
           stage = "timing";
-          const TimingResult timing = time_on_host([&] { method->run(*ctx); }, [&] { ctx->synchronize(); },
-                                                   config.measure);
-          record["time"] = timing_to_json(timing, config.measure.keep_samples);
-          if (config.measure.mode != "hot" && *backend == Backend::cpu)
-            record["time"]["note"] = fmt::format("measure.mode '{}' applies to the GPU; the CPU backend times hot",
-                                                 config.measure.mode);
+          const TimingResult timing =
+              time_on_host([&] { method->run(*ctx); }, [&] { ctx->synchronize(); }, measure);
+          record["time"] = timing_to_json(timing, measure.keep_samples);
+          if (measure.mode != "hot" && *backend == Backend::cpu)
+            record["time"]["note"] =
+                fmt::format("measure.mode '{}' applies to the GPU; the CPU backend times hot", measure.mode);
           Json phases = Json::object();
           for (auto& phase : method->phases()) {
-            const TimingResult pt = time_on_host([&] { phase.run(*ctx); }, [&] { ctx->synchronize(); }, config.measure);
-            phases[phase.name] = timing_to_json(pt, config.measure.keep_samples);
+            const TimingResult pt = time_on_host([&] { phase.run(*ctx); }, [&] { ctx->synchronize(); }, measure);
+            phases[phase.name] = timing_to_json(pt, measure.keep_samples);
           }
           if (!phases.empty()) record["phases"] = phases;
 
-          record["hbm"] = hbm_unavailable(*backend, config.measure);
-          const Floor floor = method->floor(*problem).value_or(family->floor(*problem));
+          record["hbm"] = hbm_unavailable(*backend, measure);
+          const Floor floor = method->floor(*problem).value_or(family->floor(*problem, *method));
           const Json fl = floor_json(floor, *ceilings, timing.stats.median);
           record["floor"] = fl["floor"];
           record["bandwidth"] = fl["bandwidth"];

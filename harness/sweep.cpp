@@ -75,7 +75,7 @@ void for_each_combination(const std::vector<Dimension>& dims, F&& visit) {
 
 }  // namespace
 
-std::vector<Point> expand_points(const Config& config, const TaskFamily& family) {
+std::vector<Point> expand_points(const RunBlock& config, const TaskFamily& family) {
   const ParamSpecs specs = family.params();
   std::vector<Point> points;
   for_each_combination(dimensions_of(config.axes), [&](const Json& assignment) {
@@ -96,7 +96,7 @@ std::vector<Point> expand_points(const Config& config, const TaskFamily& family)
   return points;
 }
 
-std::vector<MethodVariant> expand_methods(const Config& config) {
+std::vector<MethodVariant> expand_methods(const RunBlock& config) {
   std::vector<MethodVariant> variants;
   for (const auto& entry : config.methods) {
     const MethodInfo* info = Registry::instance().method(entry.id);

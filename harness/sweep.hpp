@@ -17,8 +17,8 @@ struct MethodVariant {
   std::string label;             // "int8_per_token" or "s2lc[basis_rank=16]" (given/swept params only)
 };
 
-std::vector<Point> expand_points(const Config& config, const TaskFamily& family);
-std::vector<MethodVariant> expand_methods(const Config& config);
+std::vector<Point> expand_points(const RunBlock& block, const TaskFamily& family);
+std::vector<MethodVariant> expand_methods(const RunBlock& block);
 
 // "K=16,batch=1" style text of a JSON object's values (strings unquoted).
 std::string describe_values(const Json& values);

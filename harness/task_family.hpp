@@ -46,8 +46,9 @@ class TaskFamily {
   // Correctness pass: poison the method's outputs, run once, compare with the FP64 reference.
   virtual CheckResult check(const Problem& problem, Method& method, ExecContext& ctx,
                             const CheckOptions& options) const = 0;
-  // Compulsory bytes and FLOPs of the problem (methods may override with their own representation).
-  virtual Floor floor(const Problem& problem) const = 0;
+  // Compulsory bytes and FLOPs of the problem for this method (called after the method ran; methods
+  // may override with their own representation through Method::floor).
+  virtual Floor floor(const Problem& problem, const Method& method) const = 0;
   // Compression ratios and sizes where the family has them (null otherwise).
   virtual Json compression(const Problem& problem, const Method& method) const {
     (void)problem;

@@ -84,7 +84,9 @@ int main(int argc, char** argv) {
     if (*validate) {
       const auto cfg = load_or_report(validate_path);
       if (!cfg) return kExitUsage;
-      std::cout << fmt::format("{}: valid ({} task, config hash {})\n", validate_path, cfg->task, cfg->hash);
+      std::vector<std::string> tasks;
+      for (const auto& b : cfg->blocks) tasks.push_back(b.name.empty() ? b.task : b.name + ":" + b.task);
+      std::cout << fmt::format("{}: valid ({}; config hash {})\n", validate_path, fmt::join(tasks, ", "), cfg->hash);
       return kExitOk;
     }
     if (*list) {

@@ -327,7 +327,7 @@ class AdapterProjectionFamily final : public TaskFamily {
     return result;
   }
 
-  Floor floor(const Problem& problem) const override {
+  Floor floor(const Problem& problem, const Method&) const override {
     const auto& p = static_cast<const AdapterProblem&>(problem);
     Floor f;
     const double distinct = static_cast<double>(p.groups.size());

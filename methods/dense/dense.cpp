@@ -1,0 +1,39 @@
+// dense: the uncompressed layer, Y = X W^T (judged against FP64 X W^T). What low-rank storage must beat.
+#include "harness/registry.hpp"
+#include "workloads/lowrank_linear/method_base.hpp"
+
+namespace lrb {
+namespace {
+
+class Dense final : public CpuLowrankMethod {
+ public:
+  explicit Dense(const Params&) {}
+  static std::string description() { return "uncompressed GEMM Y = X W^T (baseline)"; }
+  static ParamSpecs params() { return {}; }
+  static std::vector<Backend> backends() { return {Backend::cpu}; }
+  Target target() const override { return Target::full; }
+
+  void prepare(const Problem& problem, ExecContext&) override {
+    const auto& p = static_cast<const LowrankProblem&>(problem);
+    W_ = p.W.cast<float>();
+    X_ = p.X.cast<float>();
+    out_.resize(p.tokens, p.d_out);
+  }
+  void run(ExecContext&) override { out_.noalias() = X_ * W_.transpose(); }
+  Footprint footprint() const override { return {{{"weights", bytes_of(W_)}}}; }
+  std::optional<Floor> floor(const Problem& problem) const override {
+    const auto& p = static_cast<const LowrankProblem&>(problem);
+    Floor f;
+    f.bytes = fp16_bytes(p.d_out, p.d_in) + fp16_bytes(p.tokens, p.d_in + p.d_out);
+    f.flops = 2.0 * p.tokens * p.d_in * p.d_out;
+    f.note = "fp16: W + X + Y, each once";
+    return f;
+  }
+
+ private:
+  MatrixF W_, X_;
+};
+
+}  // namespace
+LRBENCH_REGISTER_METHOD(lowrank_linear, "dense", Dense);
+}  // namespace lrb

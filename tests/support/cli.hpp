@@ -1,0 +1,35 @@
+#pragma once
+// Test helpers: run the lrbench binary, make temporary folders, read files.
+#include <filesystem>
+#include <string>
+
+namespace lrb::test {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `args` (already shell-quoted where needed) with the lrbench binary under test.
+CommandResult run_lrbench(const std::string& args);
+CommandResult run_shell(const std::string& command);
+
+// A fresh, empty folder under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string read_file(const std::filesystem::path& p);
+void write_file(const std::filesystem::path& p, const std::string& text);
+std::filesystem::path source_dir();
+
+}  // namespace lrb::test

@@ -1,0 +1,65 @@
+#pragma once
+// Little-endian byte writer/reader for compressed blobs: every method's blob starts with a header that
+// names its format, so a blob can be decoded without the problem that produced it.
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lrb {
+
+class BlobWriter {
+ public:
+  explicit BlobWriter(std::vector<std::uint8_t>& out) : out_(out) { out_.clear(); }
+  template <class T>
+  void put(const T& v) {
+    const auto* b = reinterpret_cast<const std::uint8_t*>(&v);
+    out_.insert(out_.end(), b, b + sizeof(T));
+  }
+  void put_bytes(const void* data, std::size_t n) {
+    const auto* b = static_cast<const std::uint8_t*>(data);
+    out_.insert(out_.end(), b, b + n);
+  }
+  std::size_t size() const { return out_.size(); }
+
+ private:
+  std::vector<std::uint8_t>& out_;
+};
+
+class BlobReader {
+ public:
+  BlobReader(const std::vector<std::uint8_t>& in) : in_(in) {}
+  template <class T>
+  T get() {
+    T v;
+    need(sizeof(T));
+    std::memcpy(&v, in_.data() + pos_, sizeof(T));
+    pos_ += sizeof(T);
+    return v;
+  }
+  const std::uint8_t* take(std::size_t n) {
+    need(n);
+    const std::uint8_t* p = in_.data() + pos_;
+    pos_ += n;
+    return p;
+  }
+  void expect_magic(std::uint32_t magic) {
+    if (get<std::uint32_t>() != magic) throw std::runtime_error("blob: wrong format tag");
+  }
+
+ private:
+  void need(std::size_t n) const {
+    if (pos_ + n > in_.size()) throw std::runtime_error("blob: truncated");
+  }
+  const std::vector<std::uint8_t>& in_;
+  std::size_t pos_ = 0;
+};
+
+// Header common to the KV blobs: format tag and the cache shape.
+struct KvBlobHeader {
+  std::uint32_t magic = 0;
+  std::uint32_t layers = 0, tokens = 0, heads = 0, head_dim = 0;
+};
+
+}  // namespace lrb

@@ -1,0 +1,315 @@
+// kv_compression: parameters, problem construction, correctness check (reconstruction and attention
+// fidelity in FP64, raw tokens bit-exact), ratios and floor.
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "harness/registry.hpp"
+#include "workloads/common/fidelity.hpp"
+#include "workloads/kv_compression/generators.hpp"
+#include "workloads/kv_compression/method_base.hpp"
+#include "workloads/kv_compression/problem.hpp"
+
+namespace lrb {
+namespace {
+
+std::vector<std::string> model_ids() {
+  std::vector<std::string> ids;
+  for (const auto* m : Registry::instance().models()) ids.push_back(m->id);
+  return ids;
+}
+
+struct KvShape {
+  const ModelShape* model;
+  int layers, tokens, heads, head_dim, calib_tokens, queries;
+  RopeSpec rope;
+};
+
+KvShape shape_of(const Params& p) {
+  KvShape s{};
+  s.model = Registry::instance().model(p.string("model"));
+  if (!s.model) throw std::invalid_argument("unknown model " + p.string("model"));
+  s.layers = p.integer("layers") > 0 ? static_cast<int>(p.integer("layers")) : s.model->n_layers;
+  s.tokens = static_cast<int>(p.integer("tokens"));
+  s.heads = p.integer("heads") > 0 ? static_cast<int>(p.integer("heads")) : s.model->n_kv_heads;
+  s.head_dim = p.integer("head_dim") > 0 ? static_cast<int>(p.integer("head_dim")) : s.model->head_dim;
+  s.calib_tokens = p.integer("calibration_tokens") > 0 ? static_cast<int>(p.integer("calibration_tokens")) : s.tokens;
+  s.queries = static_cast<int>(p.integer("queries"));
+  s.rope.theta = p.number("rope_theta") > 0 ? p.number("rope_theta") : s.model->rope_theta;
+  s.rope.rotary_dims = p.integer("rotary_dims") > 0 ? static_cast<int>(p.integer("rotary_dims")) : s.head_dim;
+  s.rope.style = p.string("rope_style") == "model" ? s.model->rope_style : p.string("rope_style");
+  return s;
+}
+
+// One tensor of the problem: generated layer by layer, RoPE applied (keys, queries) at
+// positions first_position + t, rounded to fp16.
+KvTensor make_tensor(const KvGenerator& gen, KvGenRequest req, int layers, bool rope, int first_position,
+                     const RopeSpec& spec) {
+  KvTensor t(layers, req.tokens, req.heads, req.head_dim);
+  std::vector<double> buf(static_cast<std::size_t>(req.tokens) * req.heads * req.head_dim);
+  for (int l = 0; l < layers; ++l) {
+    gen(req, l, buf.data());
+    for (int tok = 0; tok < req.tokens; ++tok)
+      for (int h = 0; h < req.heads; ++h) {
+        double* v = buf.data() + (static_cast<std::size_t>(tok) * req.heads + h) * req.head_dim;
+        if (rope) apply_rope(v, req.head_dim, first_position + tok, spec);
+        for (int d = 0; d < req.head_dim; ++d) t.data[t.index(l, tok, h, d)] = to_half(v[d]);
+      }
+  }
+  return t;
+}
+
+double to_d(Half h) { return static_cast<double>(static_cast<float>(h)); }
+
+class KvCompressionFamily final : public TaskFamily {
+ public:
+  std::string id() const override { return "kv_compression"; }
+  std::string description() const override {
+    return "compress a KV cache (keys with RoPE) into a blob and restore it for attention";
+  }
+  ParamSpecs params() const override {
+    return {
+        {"model", ParamType::string, "tiny", "model shape (lrbench list models)", {}, {}, model_ids()},
+        {"layers", ParamType::integer, 0, "layers (0: all of the model's)", 0.0, {}, {}},
+        {"tokens", ParamType::integer, 64, "cached tokens T", 1.0, {}, {}},
+        {"heads", ParamType::integer, 0, "KV heads (0: the model's)", 0.0, {}, {}},
+        {"head_dim", ParamType::integer, 0, "head dimension (0: the model's)", 0.0, {}, {}},
+        {"rope_theta", ParamType::number, 0.0, "RoPE base (0: the model's)", 0.0, {}, {}},
+        {"rotary_dims", ParamType::integer, 0, "rotated dims per head (0: all)", 0.0, {}, {}},
+        {"rope_style", ParamType::string, "model", "RoPE pairing", {}, {}, {"model", "neox", "interleaved"}},
+        {"calibration_tokens", ParamType::integer, 0, "tokens of the calibration set (0: = tokens)", 0.0, {}, {}},
+        {"queries", ParamType::integer, 8, "sampled queries per layer and head for attention fidelity", 0.0, {}, {}},
+        {"generator", ParamType::string, "structured", "cache generator (lrbench list workloads)", {}, {},
+         {"gaussian", "structured"}},
+        {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, {}, {}},
+    };
+  }
+
+  std::optional<std::pair<std::string, std::string>> invalid_point(const Point& point) const override {
+    const Params p = point.params();
+    const ModelShape* model = Registry::instance().model(p.string("model"));
+    if (!model) return std::make_pair(std::string("model"), "unknown model " + p.string("model"));
+    if (p.integer("layers") > model->n_layers)
+      return std::make_pair(std::string("layers"), fmt::format("model {} has {} layers", model->id, model->n_layers));
+    const KvShape s = shape_of(p);
+    if (s.rope.rotary_dims > s.head_dim || s.rope.rotary_dims % 2 != 0)
+      return std::make_pair(std::string(p.integer("rotary_dims") > 0 ? "rotary_dims" : "head_dim"),
+                            fmt::format("RoPE needs an even number of rotary dims <= head_dim (rotary {}, head_dim {})",
+                                        s.rope.rotary_dims, s.head_dim));
+    return std::nullopt;
+  }
+
+  std::shared_ptr<const Problem> make_problem(const Point& point) const override {
+    const Params p = point.params();
+    const KvShape s = shape_of(p);
+    const WorkloadInfo* w = Registry::instance().workload(id(), p.string("generator"));
+    if (!w) throw std::invalid_argument("unknown kv generator " + p.string("generator"));
+    const auto gen = std::any_cast<KvGenerator>(w->generate);
+    Json gp = Json::object();
+    for (const auto& spec : w->params) gp[spec.name] = point.values.at(spec.name);
+
+    auto prob = std::make_shared<KvProblem>();
+    prob->model = s.model->id;
+    prob->generator = p.string("generator");
+    prob->seed = static_cast<std::uint64_t>(p.integer("seed"));
+    prob->rope = s.rope;
+    KvGenRequest req;
+    req.heads = s.heads;
+    req.head_dim = s.head_dim;
+    req.seed = prob->seed;
+    req.params = Params(gp);
+    auto make = [&](KvRole role, int tokens, bool rope, int first) {
+      req.role = role;
+      req.tokens = tokens;
+      return make_tensor(gen, req, s.layers, rope, first, s.rope);
+    };
+    prob->keys = make(KvRole::keys, s.tokens, true, 0);
+    prob->values = make(KvRole::values, s.tokens, false, 0);
+    prob->calib_keys = make(KvRole::calib_keys, s.calib_tokens, true, 0);
+    prob->calib_values = make(KvRole::calib_values, s.calib_tokens, false, 0);
+    if (s.queries > 0) prob->queries = make(KvRole::queries, s.queries, true, s.tokens);
+    return prob;
+  }
+
+  Json workload_info(const Problem& problem) const override {
+    const auto& p = static_cast<const KvProblem&>(problem);
+    return {{"generator", p.generator},
+            {"seed", p.seed},
+            {"source", "synthetic"},
+            {"shape", {p.keys.layers, p.keys.tokens, p.keys.heads, p.keys.head_dim}},
+            {"rope", {{"theta", p.rope.theta}, {"rotary_dims", p.rope.rotary_dims}, {"style", p.rope.style}}}};
+  }
+
+  bool accepts(const Method& method) const override {
+    return dynamic_cast<const KvCompressionMethod*>(&method) != nullptr;
+  }
+
+  CheckResult check(const Problem& problem, Method& method, ExecContext& ctx, const CheckOptions& options) const override {
+    const auto& p = static_cast<const KvProblem&>(problem);
+    auto& m = dynamic_cast<KvCompressionMethod&>(method);
+    m.poison_output();
+    m.run(ctx);
+    ctx.synchronize();
+    const KvTensor& kr = m.restored_keys();
+    const KvTensor& vr = m.restored_values();
+    if (kr.size() != p.keys.size() || vr.size() != p.values.size())
+      throw std::runtime_error("restored cache has the wrong shape");
+
+    CheckResult result;
+    const int L = p.keys.layers, T = p.keys.tokens, H = p.keys.heads, D = p.keys.head_dim;
+    std::int64_t nonfinite = 0;
+    Json k_layers = Json::array(), v_layers = Json::array();
+    ErrorAccumulator k_all, v_all;
+    for (int l = 0; l < L; ++l) {
+      ErrorAccumulator kl, vl;
+      const std::size_t begin = p.keys.index(l, 0, 0, 0), end = begin + static_cast<std::size_t>(T) * H * D;
+      for (std::size_t i = begin; i < end; ++i) {
+        kl.add(to_d(kr.data[i]), to_d(p.keys.data[i]));
+        vl.add(to_d(vr.data[i]), to_d(p.values.data[i]));
+      }
+      nonfinite += kl.nonfinite() + vl.nonfinite();
+      k_layers.push_back(kl.rel_error());
+      v_layers.push_back(vl.rel_error());
+      k_all.merge(kl);
+      v_all.merge(vl);
+    }
+    ErrorAccumulator both = k_all;
+    both.merge(v_all);
+    Json f = both.to_json();
+    f["reference"] = "the original cache";
+    f["k_rel_error"] = k_all.rel_error();
+    f["v_rel_error"] = v_all.rel_error();
+    f["k_cosine"] = k_all.cosine();
+    f["v_cosine"] = v_all.cosine();
+    f["k_rel_error_per_layer"] = k_layers;
+    f["v_rel_error_per_layer"] = v_layers;
+    f["nonfinite_elements"] = nonfinite;
+
+    // Raw-kept tokens must come back bit-exact.
+    bool raw_exact = true;
+    std::int64_t raw_count = 0;
+    for (auto [b, e] : m.raw_tokens()) {
+      for (int l = 0; l < L; ++l)
+        for (int t = std::max(b, 0); t < std::min(e, T); ++t) {
+          const std::size_t i = p.keys.index(l, t, 0, 0), n = static_cast<std::size_t>(H) * D;
+          raw_exact = raw_exact && std::memcmp(&kr.data[i], &p.keys.data[i], n * sizeof(Half)) == 0 &&
+                      std::memcmp(&vr.data[i], &p.values.data[i], n * sizeof(Half)) == 0;
+          raw_count += l == 0;
+        }
+    }
+    f["raw_tokens"] = raw_count;
+    f["raw_tokens_bit_exact"] = raw_exact;
+
+    if (p.queries.tokens > 0 && nonfinite == 0) f["attention"] = attention_fidelity(p, kr, vr, options);
+
+    const double tol = m.tolerance();
+    f["tolerance"] = std::isfinite(tol) ? Json(tol) : Json(nullptr);
+    result.fidelity = f;
+    if (nonfinite > 0) result.failure = fmt::format("{} restored elements are NaN/Inf or were never written", nonfinite);
+    else if (!raw_exact) result.failure = "tokens kept raw did not come back bit-exact";
+    else if (both.rel_error() > tol)
+      result.failure = fmt::format("incorrect: relative error {:.3e} above the method's tolerance {:.1e}",
+                                   both.rel_error(), tol);
+    return result;
+  }
+
+  Floor floor(const Problem& problem, const Method& method) const override {
+    const auto& p = static_cast<const KvProblem&>(problem);
+    const auto& m = dynamic_cast<const KvCompressionMethod&>(method);
+    Floor f;
+    // Compress reads the cache and writes the blob; decompress reads the blob and writes the cache.
+    f.bytes = 2.0 * static_cast<double>(p.original_bytes()) + 2.0 * static_cast<double>(m.sizes().blob_bytes);
+    f.note = "compress + decompress: fp16 cache read and written once, blob written and read once";
+    return f;
+  }
+
+  Json compression(const Problem& problem, const Method& method) const override {
+    const auto& p = static_cast<const KvProblem&>(problem);
+    const auto& m = dynamic_cast<const KvCompressionMethod&>(method);
+    const KvSizes s = m.sizes();
+    const double original = static_cast<double>(p.original_bytes());
+    std::int64_t raw = 0;
+    for (auto [b, e] : m.raw_tokens()) raw += std::max(0, std::min(e, p.keys.tokens) - std::max(b, 0));
+    const std::int64_t coded = p.keys.tokens - raw;
+    const double per_token = original / p.keys.tokens;
+    const double coded_blob = static_cast<double>(s.blob_bytes) - static_cast<double>(s.raw_token_bytes);
+    Json c = {{"original_bytes", original},
+              {"blob_bytes", s.blob_bytes},
+              {"ratio", s.blob_bytes ? original / static_cast<double>(s.blob_bytes) : 0.0},
+              {"coded_tokens", coded},
+              {"raw_tokens", raw},
+              {"ratio_coded", coded > 0 && coded_blob > 0 ? Json(per_token * coded / coded_blob) : Json(nullptr)},
+              {"calibration_bytes", s.calibration_bytes},
+              {"entropy_coded", s.before_entropy_bytes > 0}};
+    if (s.before_entropy_bytes > 0) c["ratio_before_entropy"] = original / static_cast<double>(s.before_entropy_bytes);
+    return c;
+  }
+
+ private:
+  // softmax(q k^T / sqrt(D)) V per layer, KV head and sampled query, in FP64, on the original and the
+  // restored cache: attention-output relative error and KL(p || p').
+  static Json attention_fidelity(const KvProblem& p, const KvTensor& kr, const KvTensor& vr, const CheckOptions& options) {
+    const int L = p.keys.layers, T = p.keys.tokens, H = p.keys.heads, D = p.keys.head_dim, Q = p.queries.tokens;
+    const double flops_per_layer = 4.0 * H * Q * T * D * 2;
+    int layer_step = 1;
+    while (flops_per_layer * L / layer_step > options.max_reference_flops && layer_step < L) ++layer_step;
+    ErrorAccumulator out_err;
+    double kl_sum = 0;
+    std::int64_t kl_n = 0;
+    std::vector<double> s(T), s2(T), o(D), o2(D);
+    const double inv = 1.0 / std::sqrt(static_cast<double>(D));
+    for (int l = 0; l < L; l += layer_step)
+      for (int h = 0; h < H; ++h)
+        for (int q = 0; q < Q; ++q) {
+          const Half* qv = &p.queries.data[p.queries.index(l, q, h, 0)];
+          double m1 = -1e300, m2 = -1e300;
+          for (int t = 0; t < T; ++t) {
+            const Half* k1 = &p.keys.data[p.keys.index(l, t, h, 0)];
+            const Half* k2 = &kr.data[kr.index(l, t, h, 0)];
+            double a = 0, b = 0;
+            for (int d = 0; d < D; ++d) {
+              a += to_d(qv[d]) * to_d(k1[d]);
+              b += to_d(qv[d]) * to_d(k2[d]);
+            }
+            s[t] = a * inv;
+            s2[t] = b * inv;
+            m1 = std::max(m1, s[t]);
+            m2 = std::max(m2, s2[t]);
+          }
+          double z1 = 0, z2 = 0;
+          for (int t = 0; t < T; ++t) {
+            z1 += (s[t] = std::exp(s[t] - m1));
+            z2 += (s2[t] = std::exp(s2[t] - m2));
+          }
+          std::fill(o.begin(), o.end(), 0.0);
+          std::fill(o2.begin(), o2.end(), 0.0);
+          double kl = 0;
+          for (int t = 0; t < T; ++t) {
+            const double pa = s[t] / z1, pb = s2[t] / z2;
+            if (pa > 0) kl += pa * (std::log(pa) - std::log(std::max(pb, 1e-300)));
+            const Half* v1 = &p.values.data[p.values.index(l, t, h, 0)];
+            const Half* v2 = &vr.data[vr.index(l, t, h, 0)];
+            for (int d = 0; d < D; ++d) {
+              o[d] += pa * to_d(v1[d]);
+              o2[d] += pb * to_d(v2[d]);
+            }
+          }
+          for (int d = 0; d < D; ++d) out_err.add(o2[d], o[d]);
+          kl_sum += kl;
+          ++kl_n;
+        }
+    Json a = {{"output_rel_error", out_err.rel_error()},
+              {"output_cosine", out_err.cosine()},
+              {"kl_mean", kl_n ? kl_sum / kl_n : 0.0},
+              {"queries", kl_n}};
+    if (layer_step > 1) a["sample_note"] = fmt::format("every {}th layer (FP64 budget)", layer_step);
+    return a;
+  }
+};
+
+[[maybe_unused]] const bool registered = Registry::instance().add_family(std::make_shared<KvCompressionFamily>());
+
+}  // namespace
+}  // namespace lrb

@@ -1,0 +1,182 @@
+// lowrank_linear: parameters, problem construction, FP64 references (X W^T and X W_r^T), check, floor.
+#include <cmath>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "harness/registry.hpp"
+#include "workloads/common/fidelity.hpp"
+#include "workloads/common/rng.hpp"
+#include "workloads/lowrank_linear/generators.hpp"
+#include "workloads/lowrank_linear/method_base.hpp"
+
+namespace lrb {
+
+int rank_for_energy(const std::vector<double>& spectrum, double energy) {
+  double total = 0, kept = 0;
+  for (double s : spectrum) total += s * s;
+  for (std::size_t i = 0; i < spectrum.size(); ++i) {
+    kept += spectrum[i] * spectrum[i];
+    if (kept >= energy * total) return static_cast<int>(i + 1);
+  }
+  return static_cast<int>(spectrum.size());
+}
+
+namespace {
+
+std::vector<std::string> model_ids() {
+  std::vector<std::string> ids;
+  for (const auto* m : Registry::instance().models()) ids.push_back(m->id);
+  return ids;
+}
+
+class LowrankLinearFamily final : public TaskFamily {
+ public:
+  std::string id() const override { return "lowrank_linear"; }
+  std::string description() const override {
+    return "a linear layer stored as truncated SVD factors: Y = X (U_r S_r V_r^T)^T";
+  }
+  ParamSpecs params() const override {
+    return {
+        {"model", ParamType::string, "tiny", "model shape (lrbench list models)", {}, {}, model_ids()},
+        {"projection", ParamType::string, "q", "which projection's shape", {}, {},
+         {"q", "k", "v", "o", "gate", "up", "down"}},
+        {"d_in", ParamType::integer, 0, "override d_in (0: the projection's)", 0.0, {}, {}},
+        {"d_out", ParamType::integer, 0, "override d_out (0: the projection's)", 0.0, {}, {}},
+        {"tokens", ParamType::integer, 16, "rows of X", 1.0, {}, {}},
+        {"rank", ParamType::integer, 8, "kept rank r (ignored when energy > 0)", 1.0, {}, {}},
+        {"energy", ParamType::number, 0.0, "keep the smallest rank with this fraction of sum s^2 (0: use rank)", 0.0,
+         1.0, {}},
+        {"generator", ParamType::string, "spectral", "weight generator (lrbench list workloads)", {}, {}, {"spectral"}},
+        {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, {}, {}},
+    };
+  }
+
+  std::optional<std::pair<std::string, std::string>> invalid_point(const Point& point) const override {
+    const Params p = point.params();
+    const auto [din, dout] = dims(p);
+    if (p.number("energy") == 0 && p.integer("rank") > std::min(din, dout))
+      return std::make_pair(std::string("rank"),
+                            fmt::format("rank {} exceeds min(d_in, d_out) = {}", p.integer("rank"), std::min(din, dout)));
+    return std::nullopt;
+  }
+
+  std::shared_ptr<const Problem> make_problem(const Point& point) const override {
+    const Params p = point.params();
+    const auto [din, dout] = dims(p);
+    const WorkloadInfo* w = Registry::instance().workload(id(), p.string("generator"));
+    const auto gen = std::any_cast<LowrankGenerator>(w->generate);
+    Json gp = Json::object();
+    for (const auto& spec : w->params) gp[spec.name] = point.values.at(spec.name);
+
+    auto prob = std::make_shared<LowrankProblem>();
+    prob->model = p.string("model");
+    prob->projection = p.string("projection");
+    prob->generator = p.string("generator");
+    prob->seed = static_cast<std::uint64_t>(p.integer("seed"));
+    prob->d_in = din;
+    prob->d_out = dout;
+    prob->tokens = static_cast<int>(p.integer("tokens"));
+    LowrankGenRequest req;
+    req.d_in = din;
+    req.d_out = dout;
+    req.seed = prob->seed;
+    req.key = static_cast<std::uint64_t>(std::hash<std::string>{}(prob->projection) & 0xffff);
+    req.params = Params(gp);
+    req.rank = static_cast<int>(p.integer("rank"));
+    if (p.number("energy") > 0) {
+      // The spectrum is analytic; generate it once to pick the rank, then the factors at that rank.
+      req.rank = 1;
+      const auto probe = gen(req).spectrum;
+      req.rank = rank_for_energy(probe, p.number("energy"));
+    }
+    SpectralWeights sw = gen(req);
+    prob->rank = req.rank;
+    prob->W = std::move(sw.W);
+    prob->US = std::move(sw.US);
+    prob->Vt = std::move(sw.Vt);
+    prob->spectrum = std::move(sw.spectrum);
+    double total = 0, kept = 0;
+    for (std::size_t i = 0; i < prob->spectrum.size(); ++i) {
+      total += prob->spectrum[i] * prob->spectrum[i];
+      if (static_cast<int>(i) < prob->rank) kept += prob->spectrum[i] * prob->spectrum[i];
+    }
+    prob->energy_kept = kept / total;
+    Rng rx(stream_seed(prob->seed, {kStreamActivations, req.key}));
+    prob->X.resize(prob->tokens, din);
+    for (Eigen::Index i = 0; i < prob->X.size(); ++i) prob->X.data()[i] = to_half(rx.normal());
+    return prob;
+  }
+
+  Json workload_info(const Problem& problem) const override {
+    const auto& p = static_cast<const LowrankProblem&>(problem);
+    return {{"generator", p.generator}, {"seed", p.seed},       {"source", "synthetic"},
+            {"d_in", p.d_in},           {"d_out", p.d_out},     {"rank", p.rank},
+            {"energy_kept", p.energy_kept}};
+  }
+
+  bool accepts(const Method& method) const override {
+    return dynamic_cast<const LowrankLinearMethod*>(&method) != nullptr;
+  }
+
+  CheckResult check(const Problem& problem, Method& method, ExecContext& ctx, const CheckOptions&) const override {
+    const auto& p = static_cast<const LowrankProblem&>(problem);
+    auto& m = dynamic_cast<LowrankLinearMethod&>(method);
+    m.poison_output();
+    m.run(ctx);
+    ctx.synchronize();
+    const MatrixF& y = m.output();
+    if (y.rows() != p.tokens || y.cols() != p.d_out) throw std::runtime_error("output has the wrong shape");
+    const MatrixD X = p.X.cast<float>().cast<double>();
+    const MatrixD full = X * p.W.cast<float>().cast<double>().transpose();
+    const MatrixD trunc = (X * p.Vt.cast<float>().cast<double>().transpose()) * p.US.cast<float>().cast<double>().transpose();
+    ErrorAccumulator vs_full, vs_trunc;
+    for (int t = 0; t < p.tokens; ++t)
+      for (int c = 0; c < p.d_out; ++c) {
+        vs_full.add(y(t, c), full(t, c));
+        vs_trunc.add(y(t, c), trunc(t, c));
+      }
+    const bool to_full = m.target() == LowrankLinearMethod::Target::full;
+    const ErrorAccumulator& target = to_full ? vs_full : vs_trunc;
+    CheckResult r;
+    Json f = target.to_json();
+    f["reference"] = "fp64";
+    f["target"] = to_full ? "X W^T" : "X W_r^T";
+    f["rel_error_vs_full"] = vs_full.rel_error();        // truncation + kernel
+    f["rel_error_vs_truncated"] = vs_trunc.rel_error();  // kernel alone (for factor methods)
+    f["energy_kept"] = p.energy_kept;
+    f["nonfinite_elements"] = vs_full.nonfinite();
+    const double tol = m.tolerance();
+    f["tolerance"] = std::isfinite(tol) ? Json(tol) : Json(nullptr);
+    r.fidelity = f;
+    if (vs_full.nonfinite() > 0)
+      r.failure = fmt::format("{} output elements are NaN/Inf or were never written", vs_full.nonfinite());
+    else if (target.rel_error() > tol)
+      r.failure = fmt::format("incorrect: relative error {:.3e} above the method's tolerance {:.1e}", target.rel_error(), tol);
+    return r;
+  }
+
+  Floor floor(const Problem& problem, const Method&) const override {
+    const auto& p = static_cast<const LowrankProblem&>(problem);
+    Floor f;
+    f.bytes = fp16_bytes(p.rank, p.d_in + p.d_out) + fp16_bytes(p.tokens, p.d_in + p.d_out);
+    f.flops = 2.0 * p.tokens * p.rank * (p.d_in + p.d_out);
+    f.note = "fp16: factors US, Vt + X + Y, each once (the rank-r intermediate stays on chip)";
+    return f;
+  }
+
+ private:
+  static std::pair<int, int> dims(const Params& p) {
+    const ModelShape* model = Registry::instance().model(p.string("model"));
+    if (!model) throw std::invalid_argument("unknown model " + p.string("model"));
+    const ProjectionShape* proj = model->projection(p.string("projection"));
+    const int din = p.integer("d_in") > 0 ? static_cast<int>(p.integer("d_in")) : proj->d_in;
+    const int dout = p.integer("d_out") > 0 ? static_cast<int>(p.integer("d_out")) : proj->d_out;
+    return {din, dout};
+  }
+};
+
+[[maybe_unused]] const bool registered = Registry::instance().add_family(std::make_shared<LowrankLinearFamily>());
+
+}  // namespace
+}  // namespace lrb
