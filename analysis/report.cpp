@@ -120,8 +120,8 @@ std::string markdown_from_records(const std::vector<Json>& records) {
     }
     const std::string status = r.value("status", std::string("?"));
     std::string note;
-    if (status == "skipped") note = r.value("reason", std::string());
-    if (status == "failed") note = r.value("error", std::string());
+    const char* why = status == "skipped" ? "reason" : (status == "failed" ? "error" : nullptr);
+    if (why && r.contains(why) && r[why].is_string()) note = r[why].get<std::string>();
     out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                        md_escape(r.value("method_label", std::string())), md_escape(r.value("point_id", std::string())),
                        status, num(at_path(r, {"time", "median"})), num(at_path(r, {"time", "stdrel"}), "{:.3f}"),

@@ -83,4 +83,10 @@ std::vector<const ModelShape*> Registry::models() const {
   return out;
 }
 
+std::vector<std::string> Registry::model_ids() const {
+  std::vector<std::string> ids;
+  for (const auto& m : models_) ids.push_back(m.id);
+  return ids;
+}
+
 }  // namespace lrb

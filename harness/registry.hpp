@@ -52,6 +52,7 @@ class Registry {
   std::vector<const MethodInfo*> methods(const std::string& family = "") const;
   std::vector<const WorkloadInfo*> workloads(const std::string& family = "") const;
   std::vector<const ModelShape*> models() const;
+  std::vector<std::string> model_ids() const;  // choices of every family's `model` parameter
 
  private:
   std::vector<std::shared_ptr<TaskFamily>> families_;

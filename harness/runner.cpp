@@ -93,7 +93,7 @@ Json floor_json(const Floor& f, const Ceilings& c, double median_s) {
 }
 
 Json hbm_unavailable(Backend backend, const MeasureOptions& m) {
-  std::string note = backend == Backend::cpu ? "CPU backend: no HBM counters"
+  const std::string note = backend == Backend::cpu ? "CPU backend: no HBM counters"
                                              : (m.hbm ? "HBM counters not implemented in this build"
                                                       : "disabled by measure.hbm = false");
   return {{"available", false}, {"read_bytes", nullptr}, {"write_bytes", nullptr},
@@ -123,7 +123,8 @@ class ProgressLine {
       if (record["fidelity"].contains("rel_error") && record["fidelity"]["rel_error"].is_number())
         detail += fmt::format("  rel_err {:.2e}", record["fidelity"]["rel_error"].get<double>());
     } else {
-      detail = record.value(status == "skipped" ? "reason" : "error", std::string());
+      const Json& why = record[status == "skipped" ? "reason" : "error"];
+      detail = why.is_string() ? why.get<std::string>() : std::string();
     }
     log_ << fmt::format("[{:>{}}/{}] {} {} @ {}: {} {}  ({:.0f}s, ~{:.0f}s left)\n", index, digits(), total_,
                         record["task"].get<std::string>(), record["method_label"].get<std::string>(),
@@ -262,7 +263,20 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
                    {"workload", {{"generator", point.values.value("generator", Json(nullptr))},
                                  {"seed", point.values.value("seed", Json(nullptr))},
                                  {"source", "synthetic"}}},
-                   {"status", "ok"}};
+                   {"status", "ok"},
+                   {"reason", nullptr},
+                   {"error", nullptr},
+                   // Every record carries every measurement field; null where the pass did not run.
+                   {"fidelity", nullptr},
+                   {"time", nullptr},
+                   {"phases", nullptr},
+                   {"hbm", hbm_unavailable(*backend, measure)},
+                   {"floor", nullptr},
+                   {"bandwidth", nullptr},
+                   {"ceilings", nullptr},
+                   {"memory", nullptr},
+                   {"compression", nullptr},
+                   {"metrics", nullptr}};
 
     auto finish = [&](const std::string& status, const std::string& key, const std::string& text) {
       record["status"] = status;
@@ -332,7 +346,6 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
           }
           if (!phases.empty()) record["phases"] = phases;
 
-          record["hbm"] = hbm_unavailable(*backend, measure);
           const Floor floor = method->floor(*problem).value_or(family->floor(*problem, *method));
           const Json fl = floor_json(floor, *ceilings, timing.stats.median);
           record["floor"] = fl["floor"];

@@ -20,10 +20,11 @@ namespace lrb::test {
 namespace {
 
 // DESIGN.md section 7: fields every record carries (ok records; skipped/failed carry the first group).
-const std::vector<std::string> kAlways = {"schema_version", "run_id", "config_name", "config_hash", "git_sha",
-                                          "git_dirty", "timestamp", "env", "task", "method", "backend", "params",
-                                          "point", "workload", "status"};
-const std::vector<std::string> kOk = {"time", "hbm", "floor", "bandwidth", "memory", "compression", "fidelity"};
+// Every record carries all of them (null where a pass did not run: skipped and failed records).
+const std::vector<std::string> kAlways = {
+    "schema_version", "run_id", "config_name", "config_hash", "git_sha", "git_dirty", "timestamp", "env", "task",
+    "method", "backend", "params", "point", "workload", "status", "reason", "error", "time", "hbm", "floor",
+    "bandwidth", "memory", "compression", "fidelity"};
 
 TEST(Quickstart, RecordsCarryEveryFieldForAllThreeFamilies) {
   TempDir dir;
@@ -37,12 +38,13 @@ TEST(Quickstart, RecordsCarryEveryFieldForAllThreeFamilies) {
     for (const auto& k : kAlways) EXPECT_TRUE(rec.contains(k)) << k << " missing in " << rec["method_label"];
     const std::string status = rec["status"];
     ASSERT_NE(status, "failed") << rec.value("error", std::string());
+    EXPECT_FALSE(rec["hbm"]["available"].get<bool>());
     if (status == "skipped") {
       EXPECT_FALSE(rec["reason"].get<std::string>().empty());
+      EXPECT_TRUE(rec["time"].is_null());
       continue;
     }
     tasks.insert(rec["task"].get<std::string>());
-    for (const auto& k : kOk) EXPECT_TRUE(rec.contains(k)) << k << " missing in " << rec["method_label"];
     EXPECT_EQ(rec["backend"], "cpu");
     for (const char* k : {"gpu", "sm_count", "l2_bytes", "mem_bytes", "driver", "cuda_runtime", "clocks", "host_cpu",
                           "compiler", "build_type"})

@@ -24,12 +24,6 @@ std::vector<int> AdapterProblem::distinct_adapters() const {
 
 namespace {
 
-std::vector<std::string> model_ids() {
-  std::vector<std::string> ids;
-  for (const auto* m : Registry::instance().models()) ids.push_back(m->id);
-  return ids;
-}
-
 std::vector<int> draw_token_adapters(const AdapterProblemSpec& s) {
   Rng rng(stream_seed(s.seed, {kStreamTokens}));
   std::vector<int> ids(s.batch, 0);
@@ -175,7 +169,7 @@ class AdapterProjectionFamily final : public TaskFamily {
   }
   ParamSpecs params() const override {
     return {
-        {"model", ParamType::string, "tiny", "model shape (lrbench list models)", {}, {}, model_ids()},
+        {"model", ParamType::string, "tiny", "model shape (lrbench list models)", {}, {}, Registry::instance().model_ids()},
         {"projections", ParamType::string_list, Json::array({"q", "k", "v", "o"}), "projection kinds per layer", {}, {},
          {"q", "k", "v", "o", "gate", "up", "down"}},
         {"layers", ParamType::integer, 1, "layers (0: all of the model's)", 0.0, {}, {}},

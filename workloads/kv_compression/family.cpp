@@ -15,12 +15,6 @@
 namespace lrb {
 namespace {
 
-std::vector<std::string> model_ids() {
-  std::vector<std::string> ids;
-  for (const auto* m : Registry::instance().models()) ids.push_back(m->id);
-  return ids;
-}
-
 struct KvShape {
   const ModelShape* model;
   int layers, tokens, heads, head_dim, calib_tokens, queries;
@@ -71,7 +65,7 @@ class KvCompressionFamily final : public TaskFamily {
   }
   ParamSpecs params() const override {
     return {
-        {"model", ParamType::string, "tiny", "model shape (lrbench list models)", {}, {}, model_ids()},
+        {"model", ParamType::string, "tiny", "model shape (lrbench list models)", {}, {}, Registry::instance().model_ids()},
         {"layers", ParamType::integer, 0, "layers (0: all of the model's)", 0.0, {}, {}},
         {"tokens", ParamType::integer, 64, "cached tokens T", 1.0, {}, {}},
         {"heads", ParamType::integer, 0, "KV heads (0: the model's)", 0.0, {}, {}},

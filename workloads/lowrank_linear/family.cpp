@@ -24,12 +24,6 @@ int rank_for_energy(const std::vector<double>& spectrum, double energy) {
 
 namespace {
 
-std::vector<std::string> model_ids() {
-  std::vector<std::string> ids;
-  for (const auto* m : Registry::instance().models()) ids.push_back(m->id);
-  return ids;
-}
-
 class LowrankLinearFamily final : public TaskFamily {
  public:
   std::string id() const override { return "lowrank_linear"; }
@@ -38,7 +32,7 @@ class LowrankLinearFamily final : public TaskFamily {
   }
   ParamSpecs params() const override {
     return {
-        {"model", ParamType::string, "tiny", "model shape (lrbench list models)", {}, {}, model_ids()},
+        {"model", ParamType::string, "tiny", "model shape (lrbench list models)", {}, {}, Registry::instance().model_ids()},
         {"projection", ParamType::string, "q", "which projection's shape", {}, {},
          {"q", "k", "v", "o", "gate", "up", "down"}},
         {"d_in", ParamType::integer, 0, "override d_in (0: the projection's)", 0.0, {}, {}},
