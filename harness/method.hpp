@@ -12,6 +12,7 @@
 
 #include "harness/backend.hpp"
 #include "harness/json.hpp"
+#include "harness/exec_context.hpp"
 #include "harness/params.hpp"
 
 namespace lrb {
@@ -48,34 +49,9 @@ struct Point {
   Params params() const { return Params(values); }
 };
 
-// What a method needs from the runner while it runs. The CPU backend needs nothing; the CUDA
-// backend adds its stream and handles (harness/cuda/).
-class ExecContext {
- public:
-  explicit ExecContext(Backend backend) : backend_(backend) {}
-  virtual ~ExecContext() = default;
-  ExecContext(const ExecContext&) = delete;
-  ExecContext& operator=(const ExecContext&) = delete;
-  Backend backend() const { return backend_; }
-  // Waits until all work the method enqueued has finished (no-op on the CPU).
-  virtual void synchronize() {}
-
- private:
-  Backend backend_;
-};
-
-// The CUDA backend's context (stream, handles); implemented in harness/cuda/, absent from CPU builds.
-std::unique_ptr<ExecContext> make_device_context();
-
 class Problem {
  public:
   virtual ~Problem() = default;
-};
-
-// A part of `run` timed on its own as well (for example compress and decompress).
-struct TimedPhase {
-  std::string name;
-  std::function<void(ExecContext&)> run;
 };
 
 class Method {

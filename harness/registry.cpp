@@ -15,9 +15,39 @@ bool Registry::add_family(std::shared_ptr<TaskFamily> family) {
   return true;
 }
 
+std::vector<Backend> MethodInfo::backends() const {
+  std::vector<Backend> out;
+  for (const auto& [b, f] : makers) out.push_back(b);
+  return out;
+}
+
+std::unique_ptr<Method> MethodInfo::make(const Params& params, Backend backend) const {
+  auto it = makers.find(backend);
+  if (it == makers.end()) throw std::invalid_argument("method " + id + " has no " + to_string(backend) + " path");
+  return it->second(params);
+}
+
 bool Registry::add_method(MethodInfo info) {
   if (method(info.id)) throw std::logic_error("method registered twice: " + info.id);
+  for (auto& [family, id, backend, make] : pending_backends_)
+    if (id == info.id) {
+      if (family != info.family) throw std::logic_error("method " + id + " registered in two families");
+      info.makers[backend] = std::move(make);
+    }
   methods_.push_back(std::move(info));
+  return true;
+}
+
+bool Registry::add_method_backend(const std::string& family, const std::string& id, Backend backend,
+                                  MethodFactory make) {
+  for (auto& m : methods_)
+    if (m.id == id) {
+      if (m.family != family) throw std::logic_error("method " + id + " registered in two families");
+      if (m.makers.count(backend)) throw std::logic_error("backend registered twice for method " + id);
+      m.makers[backend] = std::move(make);
+      return true;
+    }
+  pending_backends_.emplace_back(family, id, backend, std::move(make));
   return true;
 }
 

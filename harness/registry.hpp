@@ -3,6 +3,8 @@
 // Each registers from its own translation unit with one macro line; the library is built as a CMake
 // OBJECT library so no registration is dropped by the linker.
 #include <any>
+#include <map>
+#include <tuple>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,14 +18,22 @@
 
 namespace lrb {
 
+using MethodFactory = std::function<std::unique_ptr<Method>(const Params&)>;
+
+// A method id with one implementation per backend. The CPU implementation registers the id with its
+// description and parameters; a CUDA implementation (methods/<id>/*_cuda.cpp) adds its backend.
 struct MethodInfo {
   std::string family;
   std::string id;
   std::string description;
-  std::vector<Backend> backends;
   ParamSpecs params;
-  std::function<std::unique_ptr<Method>(const Params&)> make;
+  std::map<Backend, MethodFactory> makers;
   bool hidden = false;  // test-only methods: not listed
+
+  std::vector<Backend> backends() const;
+  bool supports(Backend b) const { return makers.count(b) > 0; }
+  // Throws std::invalid_argument when the method has no implementation for `backend`.
+  std::unique_ptr<Method> make(const Params& params, Backend backend) const;
 };
 
 struct WorkloadInfo {
@@ -40,6 +50,8 @@ class Registry {
 
   bool add_family(std::shared_ptr<TaskFamily> family);
   bool add_method(MethodInfo info);
+  // Adds a backend's implementation to a method id (registered before or after the id itself).
+  bool add_method_backend(const std::string& family, const std::string& id, Backend backend, MethodFactory make);
   bool add_workload(WorkloadInfo info);
   bool add_model(ModelShape model);
 
@@ -57,17 +69,24 @@ class Registry {
  private:
   std::vector<std::shared_ptr<TaskFamily>> families_;
   std::vector<MethodInfo> methods_;
+  std::vector<std::tuple<std::string, std::string, Backend, MethodFactory>> pending_backends_;
   std::vector<WorkloadInfo> workloads_;
   std::vector<ModelShape> models_;
 };
 
-// A method class provides: static std::string description(); static ParamSpecs params();
-// static std::vector<Backend> backends(); and a constructor taking const Params&.
+// A CPU method class provides: static std::string description(); static ParamSpecs params(); and a
+// constructor taking const Params&. A backend implementation needs only the constructor.
 template <class M>
 bool register_method(const std::string& family, const std::string& id, bool hidden = false) {
-  return Registry::instance().add_method(MethodInfo{family, id, M::description(), M::backends(), M::params(),
-                                                    [](const Params& p) { return std::make_unique<M>(p); },
-                                                    hidden});
+  MethodInfo info{family, id, M::description(), M::params(), {}, hidden};
+  info.makers[Backend::cpu] = [](const Params& p) { return std::make_unique<M>(p); };
+  return Registry::instance().add_method(std::move(info));
+}
+
+template <class M>
+bool register_method_backend(const std::string& family, const std::string& id, Backend backend) {
+  return Registry::instance().add_method_backend(family, id, backend,
+                                                 [](const Params& p) { return std::make_unique<M>(p); });
 }
 
 }  // namespace lrb
@@ -79,6 +98,11 @@ bool register_method(const std::string& family, const std::string& id, bool hidd
 #define LRBENCH_REGISTER_METHOD(family, id, Class)                                                      \
   [[maybe_unused]] static const bool LRBENCH_CONCAT(lrbench_method_registered_, __LINE__) = \
       ::lrb::register_method<Class>(#family, id)
+
+// The CUDA implementation of a method id: LRBENCH_REGISTER_CUDA_METHOD(adapter_projection, "base_only", BaseOnlyCuda);
+#define LRBENCH_REGISTER_CUDA_METHOD(family, id, Class)                                                 \
+  [[maybe_unused]] static const bool LRBENCH_CONCAT(lrbench_method_registered_, __LINE__) = \
+      ::lrb::register_method_backend<Class>(#family, id, ::lrb::Backend::cuda)
 
 // Test-only methods (fault injection): registered, runnable, not listed by `lrbench list`.
 #define LRBENCH_REGISTER_HIDDEN_METHOD(family, id, Class)                                               \

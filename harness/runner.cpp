@@ -25,11 +25,6 @@
 
 namespace lrb {
 
-// The CUDA build provides a context with its stream and handles; the CPU build never calls this.
-__attribute__((weak)) std::unique_ptr<ExecContext> make_device_context() {
-  throw std::runtime_error("this lrbench was built without CUDA");
-}
-
 namespace {
 
 using clock_type = std::chrono::steady_clock;
@@ -42,30 +37,6 @@ std::string make_run_id() {
 std::unique_ptr<ExecContext> make_context(Backend backend) {
   if (backend == Backend::cpu) return std::make_unique<ExecContext>(Backend::cpu);
   return make_device_context();
-}
-
-Json memory_pass(Method& method, ExecContext& ctx) {
-  Json m = Json::object();
-  m["stored_bytes"] = method.footprint().total();
-  Json components = Json::object();
-  for (const auto& [name, bytes] : method.footprint().components) components[name] = bytes;
-  m["components"] = components;
-  if (ctx.backend() == Backend::cpu && host_memory::counting()) {
-    host_memory::reset_peak();
-    const auto before = host_memory::current_bytes();
-    method.run(ctx);
-    ctx.synchronize();
-    const auto peak = host_memory::peak_bytes() - before;
-    const auto retained = host_memory::current_bytes() - before;
-    m["peak_bytes"] = std::max<std::int64_t>(peak, 0);
-    m["transient_bytes"] = std::max<std::int64_t>(peak - std::max<std::int64_t>(retained, 0), 0);
-    m["how"] = "host heap high-water mark during one run (interposed malloc), above the level before it";
-  } else {
-    m["peak_bytes"] = nullptr;
-    m["transient_bytes"] = nullptr;
-    m["how"] = "not measured: no allocation counter for this backend";
-  }
-  return m;
 }
 
 // null where the value cannot be formed (no samples, no ceilings).
@@ -284,8 +255,7 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
     };
 
     const Support point_ok = family->check_point(point);
-    const bool backend_ok =
-        std::find(info->backends.begin(), info->backends.end(), *backend) != info->backends.end();
+    const bool backend_ok = info->supports(*backend);
     if (!point_ok.ok) {
       finish("skipped", "reason", point_ok.reason);
     } else if (!backend_ok) {
@@ -293,7 +263,7 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
     } else {
       const char* stage = "construct";
       try {
-        auto method = info->make(Params(variant.params));
+        auto method = info->make(Params(variant.params), *backend);
         const Support can = method->can_run(point, *backend);
         if (!can.ok) {
           finish("skipped", "reason", can.reason);
@@ -333,15 +303,22 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
           if (check.failure) throw std::runtime_error(*check.failure);
 
           stage = "timing";
-          const TimingResult timing =
-              time_on_host([&] { method->run(*ctx); }, [&] { ctx->synchronize(); }, measure);
+          const PreparedCopyFactory make_copy = [&]() {
+            auto copy = info->make(Params(variant.params), *backend);
+            copy->prepare(*problem, *ctx);
+            return copy;
+          };
+          const std::string range = fmt::format("{}/{}/{}", block.task, variant.label, point.id);
+          ctx->range_push(range);
+          const TimingResult timing = ctx->time_method(*method, measure, make_copy);
+          ctx->range_pop();
           record["time"] = timing_to_json(timing, measure.keep_samples);
-          if (measure.mode != "hot" && *backend == Backend::cpu)
-            record["time"]["note"] =
-                fmt::format("measure.mode '{}' applies to the GPU; the CPU backend times hot", measure.mode);
+          if (!timing.note.empty()) record["time"]["note"] = timing.note;
           Json phases = Json::object();
           for (auto& phase : method->phases()) {
-            const TimingResult pt = time_on_host([&] { phase.run(*ctx); }, [&] { ctx->synchronize(); }, measure);
+            ctx->range_push(range + "/" + phase.name);
+            const TimingResult pt = ctx->time_phase(phase, measure);
+            ctx->range_pop();
             phases[phase.name] = timing_to_json(pt, measure.keep_samples);
           }
           if (!phases.empty()) record["phases"] = phases;
@@ -353,7 +330,7 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
           record["ceilings"] = ceilings_to_json(*ceilings);
 
           stage = "memory";
-          record["memory"] = memory_pass(*method, *ctx);
+          record["memory"] = ctx->measure_memory(*method);
           record["compression"] = family->compression(*problem, *method);
           Json metrics = method->metrics();
           metrics["prepare_s"] = prepare_s;

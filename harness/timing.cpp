@@ -50,6 +50,7 @@ TimingResult time_on_host(const std::function<void()>& body, const std::function
   TimingResult r = sample_until_stable(sample, once, options);
   r.mode = "hot";
   r.clock = "cpu_steady_clock";
+  r.note = "CPU backend: host monotonic clock over repeated runs on the same buffers (hot)";
   return r;
 }
 
@@ -68,6 +69,7 @@ Json timing_to_json(const TimingResult& r, bool keep_samples) {
             {"stdrel", r.stats.stdrel},
             {"converged", r.converged},
             {"stop_reason", r.stop_reason}};
+  for (auto it = r.extra.begin(); it != r.extra.end(); ++it) j[it.key()] = it.value();
   if (keep_samples) {
     Json s = Json::array();
     for (double v : r.samples) s.push_back(v * ms);

@@ -18,6 +18,8 @@ struct TimingResult {
   std::vector<double> samples;  // seconds
   bool converged = false;       // stdrel <= max_noise was reached
   std::string stop_reason;      // noise | max_samples | timeout
+  std::string note;             // how this mode was realized (rotation copies, flush size, ...)
+  Json extra = Json::object();  // backend-specific details (clocks, copies)
 };
 
 // `sample()` runs the work once and returns its duration in seconds (the backend decides how).

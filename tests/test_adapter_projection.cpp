@@ -91,7 +91,7 @@ TEST(AdapterCheck, LargeProblemsAreSampledAndSaySo) {
                        {"batch", 4}};
   const TaskFamily* family = Registry::instance().family("adapter_projection");
   const Point point = make_point("adapter_projection", values);
-  auto method = Registry::instance().method("sequential_lora")->make(Params());
+  auto method = Registry::instance().method("sequential_lora")->make(Params(), Backend::cpu);
   const auto problem = family->make_problem(point);
   ExecContext ctx(Backend::cpu);
   method->prepare(*problem, ctx);

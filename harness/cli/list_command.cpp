@@ -52,7 +52,7 @@ void print_registry(std::ostream& out, const std::string& what) {
       for (const auto* m : methods) {
         if (m->hidden) continue;
         std::vector<std::string> backends;
-        for (auto b : m->backends) backends.push_back(to_string(b));
+        for (auto b : m->backends()) backends.push_back(to_string(b));
         out << fmt::format("  {:<20} {:<20} [{}] {}\n", m->id, f->id(), fmt::join(backends, ","), m->description);
         print_params(out, m->params, "      ");
       }

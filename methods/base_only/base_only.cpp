@@ -12,7 +12,6 @@ class BaseOnly final : public CpuAdapterMethod {
   explicit BaseOnly(const Params&) {}
   static std::string description() { return "base GEMM alone, no adapter (floor reference)"; }
   static ParamSpecs params() { return {}; }
-  static std::vector<Backend> backends() { return {Backend::cpu}; }
 
   Support can_run(const Point& point, Backend) const override {
     if (point.params().string("mode") == "adapter-only") return Support::no("base_only has no adapter path to measure");

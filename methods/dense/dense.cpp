@@ -10,7 +10,6 @@ class Dense final : public CpuLowrankMethod {
   explicit Dense(const Params&) {}
   static std::string description() { return "uncompressed GEMM Y = X W^T (baseline)"; }
   static ParamSpecs params() { return {}; }
-  static std::vector<Backend> backends() { return {Backend::cpu}; }
   Target target() const override { return Target::full; }
 
   void prepare(const Problem& problem, ExecContext&) override {

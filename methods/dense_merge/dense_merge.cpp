@@ -15,7 +15,6 @@ class DenseMerge final : public CpuAdapterMethod {
   explicit DenseMerge(const Params&) {}
   static std::string description() { return "merge W + s B A per adapter in the batch, one GEMM per adapter group"; }
   static ParamSpecs params() { return {}; }
-  static std::vector<Backend> backends() { return {Backend::cpu}; }
 
   void prepare(const Problem& problem, ExecContext&) override {
     p_ = &static_cast<const AdapterProblem&>(problem);

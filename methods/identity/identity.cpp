@@ -16,7 +16,6 @@ class Identity final : public CpuKvMethod {
   explicit Identity(const Params&) {}
   static std::string description() { return "copy the fp16 cache into the blob and back (floor, lossless)"; }
   static ParamSpecs params() { return {}; }
-  static std::vector<Backend> backends() { return {Backend::cpu}; }
 
   double tolerance() const override { return 0.0; }
   std::vector<std::pair<int, int>> raw_tokens() const override { return {{0, p_ ? p_->keys.tokens : 0}}; }

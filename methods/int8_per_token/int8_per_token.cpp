@@ -17,7 +17,6 @@ class Int8PerToken final : public CpuKvMethod {
   explicit Int8PerToken(const Params&) {}
   static std::string description() { return "symmetric int8, one fp16 scale per layer and token (lossy baseline)"; }
   static ParamSpecs params() { return {}; }
-  static std::vector<Backend> backends() { return {Backend::cpu}; }
 
   void prepare(const Problem& problem, ExecContext&) override {
     p_ = &static_cast<const KvProblem&>(problem);

@@ -12,7 +12,6 @@ class SequentialLora final : public CpuAdapterMethod {
   explicit SequentialLora(const Params&) {}
   static std::string description() { return "base GEMM + two GEMMs (shrink, expand) per adapter group"; }
   static ParamSpecs params() { return {}; }
-  static std::vector<Backend> backends() { return {Backend::cpu}; }
 
   void prepare(const Problem& problem, ExecContext&) override {
     p_ = &static_cast<const AdapterProblem&>(problem);

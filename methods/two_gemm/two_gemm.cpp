@@ -11,7 +11,6 @@ class TwoGemm final : public CpuLowrankMethod {
   explicit TwoGemm(const Params&) {}
   static std::string description() { return "two GEMMs through the rank-r intermediate: (X V_r) (U_r S_r)^T"; }
   static ParamSpecs params() { return {}; }
-  static std::vector<Backend> backends() { return {Backend::cpu}; }
 
   void prepare(const Problem& problem, ExecContext&) override {
     const auto& p = static_cast<const LowrankProblem&>(problem);

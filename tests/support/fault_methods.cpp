@@ -20,7 +20,6 @@ class FaultMethod final : public CpuAdapterMethod {
     return {{"mode", ParamType::string, "throw", "fault to inject", {}, {}, {"none", "throw", "nan", "unwritten", "wrong"}},
             {"fail_on_batch", ParamType::integer, 0, "batch size whose points fail (0: none)", 0.0, {}, {}}};
   }
-  static std::vector<Backend> backends() { return {Backend::cpu}; }
 
   void prepare(const Problem& problem, ExecContext&) override {
     const auto& p = static_cast<const AdapterProblem&>(problem);

@@ -31,7 +31,7 @@ inline MethodRun check_method(const std::string& family_id, const std::string& m
   if (!family || !info) throw std::logic_error("unknown family or method");
   MethodRun r;
   const Point point = make_point(family_id, values);
-  r.method = info->make(Params(with_defaults(info->params, params)));
+  r.method = info->make(Params(with_defaults(info->params, params)), Backend::cpu);
   r.support = r.method->can_run(point, Backend::cpu);
   if (!r.support.ok) return r;
   r.problem = family->make_problem(point);
