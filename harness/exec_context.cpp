@@ -40,6 +40,11 @@ Json ExecContext::measure_memory(Method& method) {
   return m;
 }
 
+Json ExecContext::measure_hbm(Method&, const std::string&, bool) {
+  return {{"available", false}, {"read_bytes", nullptr}, {"write_bytes", nullptr},
+          {"write_drained_bytes", nullptr}, {"note", "CPU backend: no HBM counters"}};
+}
+
 __attribute__((weak)) std::unique_ptr<ExecContext> make_device_context() {
   throw std::runtime_error("this lrbench was built without CUDA");
 }

@@ -42,7 +42,11 @@ class ExecContext {
   virtual TimingResult time_phase(TimedPhase& phase, const MeasureOptions& options);
   // Memory pass: {stored_bytes, components, peak_bytes, transient_bytes, how}.
   virtual Json measure_memory(Method& method);
-  // Profiler ranges around each method execution (NVTX on the CUDA backend).
+  // HBM traffic pass: one execution between an L2 flush and a drain, counted where the backend can
+  // (CUPTI on the GPU), inside a profiler range named `range`. {available, read_bytes, write_bytes,
+  // write_drained_bytes, note}.
+  virtual Json measure_hbm(Method& method, const std::string& range, bool enabled);
+  // Profiler ranges around one method execution (NVTX on the CUDA backend).
   virtual void range_push(const std::string& name) { (void)name; }
   virtual void range_pop() {}
 

@@ -308,20 +308,21 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
             copy->prepare(*problem, *ctx);
             return copy;
           };
-          const std::string range = fmt::format("{}/{}/{}", block.task, variant.label, point.id);
-          ctx->range_push(range);
           const TimingResult timing = ctx->time_method(*method, measure, make_copy);
-          ctx->range_pop();
           record["time"] = timing_to_json(timing, measure.keep_samples);
           if (!timing.note.empty()) record["time"]["note"] = timing.note;
           Json phases = Json::object();
           for (auto& phase : method->phases()) {
-            ctx->range_push(range + "/" + phase.name);
             const TimingResult pt = ctx->time_phase(phase, measure);
-            ctx->range_pop();
             phases[phase.name] = timing_to_json(pt, measure.keep_samples);
           }
           if (!phases.empty()) record["phases"] = phases;
+
+          // Counters: one execution inside the profiler range <family>/<method>/<point> (NVTX on the GPU,
+          // so Nsight Compute can isolate the same work).
+          stage = "counters";
+          record["hbm"] = ctx->measure_hbm(*method, fmt::format("{}/{}/{}", block.task, variant.label, point.id),
+                                           measure.hbm);
 
           const Floor floor = method->floor(*problem).value_or(family->floor(*problem, *method));
           const Json fl = floor_json(floor, *ceilings, timing.stats.median);

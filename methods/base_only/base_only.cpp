@@ -1,6 +1,7 @@
 // base_only: Y = X W^T without any adapter. The floor reference of adapter_projection: what serving
 // the base model alone costs. Judged against the FP64 base GEMM, not the adapted output.
 #include "harness/registry.hpp"
+#include "methods/base_only/base_only.hpp"
 #include "workloads/adapter_projection/cpu_helpers.hpp"
 #include "workloads/adapter_projection/method_base.hpp"
 
@@ -13,10 +14,7 @@ class BaseOnly final : public CpuAdapterMethod {
   static std::string description() { return "base GEMM alone, no adapter (floor reference)"; }
   static ParamSpecs params() { return {}; }
 
-  Support can_run(const Point& point, Backend) const override {
-    if (point.params().string("mode") == "adapter-only") return Support::no("base_only has no adapter path to measure");
-    return Support::yes();
-  }
+  Support can_run(const Point& point, Backend) const override { return base_only::can_run(point); }
   Target target() const override { return Target::base; }
 
   void prepare(const Problem& problem, ExecContext&) override {
@@ -29,14 +27,7 @@ class BaseOnly final : public CpuAdapterMethod {
   }
   Footprint footprint() const override { return {{{"base_weights", footprint_of(data_, true)}}}; }
   std::optional<Floor> floor(const Problem& problem) const override {
-    const auto& p = static_cast<const AdapterProblem&>(problem);
-    Floor f;
-    for (const auto& proj : p.projections) {
-      f.bytes += fp16_bytes(proj.d_out, proj.d_in) + fp16_bytes(p.batch, proj.d_in + proj.d_out);
-      f.flops += 2.0 * p.batch * proj.d_in * proj.d_out;
-    }
-    f.note = "fp16: base weights + X + Y, each once (no adapter)";
-    return f;
+    return base_only::floor(static_cast<const AdapterProblem&>(problem));
   }
 
  private:

@@ -1,5 +1,6 @@
 // dense: the uncompressed layer, Y = X W^T (judged against FP64 X W^T). What low-rank storage must beat.
 #include "harness/registry.hpp"
+#include "methods/dense/dense.hpp"
 #include "workloads/lowrank_linear/method_base.hpp"
 
 namespace lrb {
@@ -21,12 +22,7 @@ class Dense final : public CpuLowrankMethod {
   void run(ExecContext&) override { out_.noalias() = X_ * W_.transpose(); }
   Footprint footprint() const override { return {{{"weights", bytes_of(W_)}}}; }
   std::optional<Floor> floor(const Problem& problem) const override {
-    const auto& p = static_cast<const LowrankProblem&>(problem);
-    Floor f;
-    f.bytes = fp16_bytes(p.d_out, p.d_in) + fp16_bytes(p.tokens, p.d_in + p.d_out);
-    f.flops = 2.0 * p.tokens * p.d_in * p.d_out;
-    f.note = "fp16: W + X + Y, each once";
-    return f;
+    return dense_layer::floor(static_cast<const LowrankProblem&>(problem));
   }
 
  private:

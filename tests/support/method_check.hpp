@@ -17,6 +17,7 @@ inline Point make_point(const std::string& family, const Json& values) {
 }
 
 struct MethodRun {
+  std::unique_ptr<ExecContext> ctx;  // first: outlives the method, which may hold a pointer to it
   Support support;
   CheckResult check;
   Footprint footprint;
@@ -25,19 +26,19 @@ struct MethodRun {
 };
 
 inline MethodRun check_method(const std::string& family_id, const std::string& method_id, const Json& values,
-                              const Json& params = Json::object()) {
+                              const Json& params = Json::object(), Backend backend = Backend::cpu) {
   const TaskFamily* family = Registry::instance().family(family_id);
   const MethodInfo* info = Registry::instance().method(method_id);
   if (!family || !info) throw std::logic_error("unknown family or method");
   MethodRun r;
   const Point point = make_point(family_id, values);
-  r.method = info->make(Params(with_defaults(info->params, params)), Backend::cpu);
-  r.support = r.method->can_run(point, Backend::cpu);
+  r.ctx = backend == Backend::cpu ? std::make_unique<ExecContext>(Backend::cpu) : make_device_context();
+  r.method = info->make(Params(with_defaults(info->params, params)), backend);
+  r.support = r.method->can_run(point, backend);
   if (!r.support.ok) return r;
   r.problem = family->make_problem(point);
-  ExecContext ctx(Backend::cpu);
-  r.method->prepare(*r.problem, ctx);
-  r.check = family->check(*r.problem, *r.method, ctx, CheckOptions{});
+  r.method->prepare(*r.problem, *r.ctx);
+  r.check = family->check(*r.problem, *r.method, *r.ctx, CheckOptions{});
   r.footprint = r.method->footprint();
   return r;
 }

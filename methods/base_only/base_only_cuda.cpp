@@ -1,0 +1,42 @@
+// base_only, CUDA path: one cuBLAS fp16 GEMM (fp32 accumulation) per projection.
+#include "harness/registry.hpp"
+#include "methods/base_only/base_only.hpp"
+#include "workloads/adapter_projection/device_data.hpp"
+
+namespace lrb::cuda {
+namespace {
+
+class BaseOnlyCuda final : public CudaAdapterMethod {
+ public:
+  explicit BaseOnlyCuda(const Params&) {}
+  Support can_run(const Point& point, Backend) const override { return base_only::can_run(point); }
+  Target target() const override { return Target::base; }
+
+  void prepare(const Problem& problem, ExecContext& ctx) override {
+    bind(problem, ctx);
+    w_.clear();
+    x_.clear();
+    for (const auto& proj : p_->projections) {
+      w_.push_back(upload_half(proj.W, ctx_->stream()));
+      x_.push_back(upload_half(proj.X, ctx_->stream()));
+    }
+  }
+  void run(ExecContext&) override {
+    for (std::size_t i = 0; i < w_.size(); ++i) {
+      const auto& proj = p_->projections[i];
+      gemm_tn(*ctx_, proj.d_out, p_->batch, proj.d_in, 1.0f, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in, 0.0f,
+              y_[i].data(), proj.d_out);
+    }
+  }
+  Footprint footprint() const override { return {{{"base_weights", bytes_of(w_)}}}; }
+  std::optional<Floor> floor(const Problem& problem) const override {
+    return base_only::floor(static_cast<const AdapterProblem&>(problem));
+  }
+
+ private:
+  std::vector<DeviceBuffer<__half>> w_, x_;
+};
+
+}  // namespace
+LRBENCH_REGISTER_CUDA_METHOD(adapter_projection, "base_only", BaseOnlyCuda);
+}  // namespace lrb::cuda

@@ -1,0 +1,56 @@
+#pragma once
+// The CPU path of sequential_lora: the base GEMM, then per adapter group two small GEMMs,
+// T = X_g A^T and Y_g += s T B^T. grouped_gemm's CPU path is the same arithmetic.
+#include "workloads/adapter_projection/cpu_helpers.hpp"
+#include "workloads/adapter_projection/method_base.hpp"
+
+namespace lrb {
+
+class SequentialLoraCpu : public CpuAdapterMethod {
+ public:
+  explicit SequentialLoraCpu(const Params&) {}
+  static std::string description() { return "base GEMM + two GEMMs (shrink, expand) per adapter group"; }
+  static ParamSpecs params() { return {}; }
+
+  void prepare(const Problem& problem, ExecContext&) override {
+    p_ = &static_cast<const AdapterProblem&>(problem);
+    data_ = to_cpu(*p_);
+    allocate_outputs(*p_);
+    a_.assign(p_->projections.size(), {});
+    b_.assign(p_->projections.size(), {});
+    for (std::size_t i = 0; i < p_->projections.size(); ++i)
+      for (const auto& f : p_->projections[i].adapters) {
+        a_[i].push_back(f.A.cast<float>());
+        b_[i].push_back(f.B.cast<float>());
+      }
+  }
+
+  void run(ExecContext&) override {
+    for (std::size_t i = 0; i < data_.size(); ++i) {
+      if (p_->with_base) out_[i].noalias() = data_[i].X * data_[i].W.transpose();
+      else out_[i].setZero();
+      const auto& adapters = p_->projections[i].adapters;
+      for (const auto& g : p_->groups) {
+        gather_rows(data_[i].X, g.tokens, xg_);
+        t_.noalias() = xg_ * a_[i][g.adapter].transpose();
+        yg_.noalias() = (adapters[g.adapter].scale * t_) * b_[i][g.adapter].transpose();
+        for (std::size_t t = 0; t < g.tokens.size(); ++t) out_[i].row(g.tokens[t]) += yg_.row(static_cast<Eigen::Index>(t));
+      }
+    }
+  }
+
+  Footprint footprint() const override {
+    std::uint64_t adapters = 0;
+    for (std::size_t i = 0; i < a_.size(); ++i)
+      for (std::size_t k = 0; k < a_[i].size(); ++k) adapters += bytes_of(a_[i][k]) + bytes_of(b_[i][k]);
+    return {{{"base_weights", footprint_of(data_, true)}, {"adapters", adapters}}};
+  }
+
+ private:
+  const AdapterProblem* p_ = nullptr;
+  std::vector<CpuProjection> data_;
+  std::vector<std::vector<MatrixF>> a_, b_;  // [projection][adapter]
+  MatrixF xg_, t_, yg_;
+};
+
+}  // namespace lrb

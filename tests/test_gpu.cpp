@@ -1,0 +1,233 @@
+// GPU tests (ctest label gpu): every CUDA path against its CPU path, the HBM counter path on a 256 MiB
+// copy, hot vs cold HBM bytes, the timing modes and device memory accounting. Without a GPU each test
+// skips with a message.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "harness/cuda/cuda_context.hpp"
+#include "harness/cuda/device_info.hpp"
+#include "harness/cuda/hbm_counters.hpp"
+#include "harness/env.hpp"
+#include "tests/support/method_check.hpp"
+#include "workloads/adapter_projection/method_base.hpp"
+#include "workloads/kv_compression/device_data.hpp"
+#include "workloads/lowrank_linear/method_base.hpp"
+
+namespace lrb::test {
+namespace {
+
+#define REQUIRE_GPU()                                                                     \
+  do {                                                                                    \
+    if (!cuda_device_present()) GTEST_SKIP() << "no CUDA device present: GPU test skipped"; \
+  } while (0)
+
+double rel_diff(const MatrixF& a, const MatrixF& b) { return (a - b).norm() / std::max(b.norm(), 1e-30f); }
+
+// ---- CUDA paths against CPU paths -------------------------------------------------------------------
+
+struct AdapterCase {
+  const char* name;
+  Json values;
+};
+
+void PrintTo(const AdapterCase& c, std::ostream* os) { *os << c.name; }
+
+std::vector<AdapterCase> adapter_cases() {
+  return {
+      {"odd_minimal", {{"d_in", 37}, {"d_out", 23}, {"K", 1}, {"rank", 1}, {"batch", 1}, {"popularity", "identical"}}},
+      {"odd_distinct", {{"d_in", 40}, {"d_out", 72}, {"K", 9}, {"rank", 4}, {"batch", 7}, {"popularity", "distinct"}}},
+      {"adapter_only", {{"d_in", 64}, {"d_out", 48}, {"K", 5}, {"rank", 8}, {"batch", 13}, {"mode", "adapter-only"}}},
+      {"smollm_zipf", {{"model", "smollm-135m"}, {"K", 16}, {"rank", 16}, {"batch", 33}, {"popularity", "zipf"}}},
+  };
+}
+
+class AdapterCudaVsCpu : public ::testing::TestWithParam<std::tuple<std::string, AdapterCase>> {};
+
+TEST_P(AdapterCudaVsCpu, SameOutputWithinFp16) {
+  REQUIRE_GPU();
+  const auto& [method, c] = GetParam();
+  Json values = c.values;
+  values["projections"] = {"q", "v"};
+  values["layers"] = 2;
+  values["generator"] = "trained_like";
+  values["seed"] = 5;
+  const MethodRun cpu = check_method("adapter_projection", method, values, Json::object(), Backend::cpu);
+  const MethodRun gpu = check_method("adapter_projection", method, values, Json::object(), Backend::cuda);
+  ASSERT_EQ(cpu.support.ok, gpu.support.ok);
+  if (!cpu.support.ok) GTEST_SKIP() << cpu.support.reason;
+  ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure;
+  EXPECT_LT(gpu.check.fidelity["rel_error"].get<double>(), 5e-3) << gpu.check.fidelity.dump();
+  auto& mc = dynamic_cast<AdapterProjectionMethod&>(*cpu.method);
+  auto& mg = dynamic_cast<AdapterProjectionMethod&>(*gpu.method);
+  const auto yc = mc.output();
+  const auto yg = mg.output();
+  ASSERT_EQ(yc.size(), yg.size());
+  for (std::size_t i = 0; i < yc.size(); ++i) EXPECT_LT(rel_diff(yg[i], yc[i]), 5e-3) << "projection " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, AdapterCudaVsCpu,
+                         ::testing::Combine(::testing::Values("base_only", "dense_merge", "sequential_lora",
+                                                              "grouped_gemm"),
+                                            ::testing::ValuesIn(adapter_cases())),
+                         [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param).name; });
+
+class KvCudaVsCpu : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(KvCudaVsCpu, SameBlobAndRestoredCache) {
+  REQUIRE_GPU();
+  const Json values = {{"model", "tiny"}, {"tokens", 37}};
+  const MethodRun cpu = check_method("kv_compression", GetParam(), values, Json::object(), Backend::cpu);
+  const MethodRun gpu = check_method("kv_compression", GetParam(), values, Json::object(), Backend::cuda);
+  ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure;
+  auto& mc = dynamic_cast<KvCompressionMethod&>(*cpu.method);
+  auto& mg = dynamic_cast<cuda::CudaKvMethod&>(*gpu.method);
+  EXPECT_EQ(mc.sizes().blob_bytes, mg.sizes().blob_bytes);
+  const auto& kc = mc.restored_keys();
+  const auto& kg = mg.restored_keys();
+  EXPECT_EQ(0, std::memcmp(kc.data.data(), kg.data.data(), kc.bytes())) << "restored keys differ";
+  const auto& vc = mc.restored_values();
+  const auto& vg = mg.restored_values();
+  EXPECT_EQ(0, std::memcmp(vc.data.data(), vg.data.data(), vc.bytes())) << "restored values differ";
+  EXPECT_EQ(gpu.check.fidelity["rel_error"].get<double>(), cpu.check.fidelity["rel_error"].get<double>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, KvCudaVsCpu, ::testing::Values("identity", "int8_per_token"));
+
+class LowrankCudaVsCpu : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LowrankCudaVsCpu, SameOutputWithinFp16) {
+  REQUIRE_GPU();
+  for (const Json& values : {Json{{"d_in", 37}, {"d_out", 23}, {"rank", 1}, {"tokens", 1}},
+                             Json{{"model", "smollm-135m"}, {"projection", "down"}, {"rank", 64}, {"tokens", 33}}}) {
+    const MethodRun cpu = check_method("lowrank_linear", GetParam(), values, Json::object(), Backend::cpu);
+    const MethodRun gpu = check_method("lowrank_linear", GetParam(), values, Json::object(), Backend::cuda);
+    ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure;
+    const MatrixF yc = dynamic_cast<LowrankLinearMethod&>(*cpu.method).output();
+    const MatrixF yg = dynamic_cast<LowrankLinearMethod&>(*gpu.method).output();
+    EXPECT_LT(rel_diff(yg, yc), 5e-3) << values.dump();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, LowrankCudaVsCpu, ::testing::Values("dense", "two_gemm"));
+
+// ---- Measurement -------------------------------------------------------------------------------------
+
+// A method that copies `bytes` device to device: the counter path's calibration.
+class DeviceCopy final : public Method {
+ public:
+  explicit DeviceCopy(std::size_t bytes) : src_(bytes), dst_(bytes) {}
+  void prepare(const Problem&, ExecContext& ctx) override {
+    ctx_ = &cuda::cuda_context(ctx);
+    LRB_CUDA_CHECK(cudaMemsetAsync(src_.data(), 3, src_.bytes(), ctx_->stream()));
+  }
+  void run(ExecContext&) override {
+    LRB_CUDA_CHECK(cudaMemcpyAsync(dst_.data(), src_.data(), src_.bytes(), cudaMemcpyDeviceToDevice, ctx_->stream()));
+  }
+  Footprint footprint() const override { return {{{"buffers", 2 * src_.bytes()}}}; }
+
+ private:
+  cuda::CudaContext* ctx_ = nullptr;
+  cuda::DeviceBuffer<unsigned char> src_, dst_;
+};
+
+TEST(HbmCounters, CopyOf256MiBReadsAndWritesItsBytes) {
+  REQUIRE_GPU();
+  auto ctx = make_device_context();
+  const double bytes = 256.0 * (1 << 20);
+  DeviceCopy copy(static_cast<std::size_t>(bytes));
+  Problem none;
+  copy.prepare(none, *ctx);
+  const Json hbm = ctx->measure_hbm(copy, "test/copy/256MiB", true);
+  ASSERT_TRUE(hbm["available"].get<bool>()) << hbm["note"];
+  EXPECT_NEAR(hbm["read_bytes"].get<double>(), bytes, 0.03 * bytes) << hbm.dump();
+  EXPECT_NEAR(hbm["write_drained_bytes"].get<double>(), bytes, 0.03 * bytes) << hbm.dump();
+  EXPECT_LE(hbm["write_bytes"].get<double>(), hbm["write_drained_bytes"].get<double>());
+  std::cout << "256 MiB copy: " << hbm.dump() << "\n";
+}
+
+TEST(HbmCounters, HotReadsAlmostNothingOfAWeightColdReadsInFull) {
+  REQUIRE_GPU();
+  // One 4096 x 4096 fp16 projection (32 MiB), one token: fits in an H100/H200 L2.
+  const Json values = {{"model", "llama2-7b"}, {"projections", {"q"}}, {"layers", 1}, {"K", 1}, {"rank", 1},
+                       {"batch", 1}, {"generator", "gaussian"}};
+  const MethodRun run = check_method("adapter_projection", "base_only", values, Json::object(), Backend::cuda);
+  ASSERT_FALSE(run.check.failure);
+  auto& ctx = cuda::cuda_context(*run.ctx);
+  const double weight = 4096.0 * 4096 * 2;
+  const Json cold = ctx.measure_hbm(*run.method, "test/cold", true);
+  ASSERT_TRUE(cold["available"].get<bool>()) << cold["note"];
+  EXPECT_GT(cold["read_bytes"].get<double>(), 0.97 * weight) << cold.dump();
+  // Hot: the weight was just read (no flush before the counted run).
+  run.method->run(ctx);
+  ctx.synchronize();
+  auto& res = cuda::MeasurementResources::instance();
+  const Json hot = cuda::HbmProfiler::instance().measure([] {}, [&] { run.method->run(ctx); },
+                                                         [&] { res.flush_l2(ctx.stream()); },
+                                                         [&] { ctx.synchronize(); });
+  ASSERT_TRUE(hot["available"].get<bool>());
+  EXPECT_LT(hot["read_bytes"].get<double>(), 0.05 * weight) << hot.dump();
+  std::cout << "cold read " << cold["read_bytes"] << " B, hot read " << hot["read_bytes"] << " B\n";
+}
+
+TEST(Timing, ModesProduceLabelledStableSamples) {
+  REQUIRE_GPU();
+  const Json values = {{"model", "llama2-7b"}, {"projections", {"q", "k", "v", "o"}}, {"layers", 1}, {"K", 1},
+                       {"rank", 1}, {"batch", 16}, {"generator", "gaussian"}};
+  const MethodRun run = check_method("adapter_projection", "base_only", values, Json::object(), Backend::cuda);
+  ASSERT_FALSE(run.check.failure);
+  MeasureOptions m;
+  m.warmup = 3;
+  m.min_samples = 10;
+  m.timeout_s = 2;
+  std::map<std::string, TimingResult> r;
+  const auto& info = *Registry::instance().method("base_only");
+  const PreparedCopyFactory copy = [&] {
+    auto c = info.make(Params(), Backend::cuda);
+    c->prepare(*run.problem, *run.ctx);
+    return c;
+  };
+  for (const char* mode : {"hot", "cold", "graph"}) {
+    m.mode = mode;
+    r[mode] = run.ctx->time_method(*run.method, m, copy);
+    EXPECT_EQ(r[mode].mode, mode);
+    EXPECT_EQ(r[mode].clock, "cuda_event");
+    EXPECT_GT(r[mode].stats.median, 0.0);
+    EXPECT_GE(r[mode].stats.n, 10u);
+    EXPECT_TRUE(r[mode].extra.contains("clocks"));
+    std::cout << mode << ": median " << r[mode].stats.median * 1e6 << " us, stdrel " << r[mode].stats.stdrel << ", "
+              << r[mode].note << "\n";
+  }
+  // 4 x 32 MiB of weights: graph mode rotates copies so replays read HBM; hot reruns hit L2 in part.
+  EXPECT_GE(r["graph"].extra["graph"]["copies"].get<int>(), 1);
+  EXPECT_LT(r["hot"].stats.median, r["cold"].stats.median * 1.05);
+  // Bandwidth sanity: 128 MiB in graph mode cannot beat 5 TB/s (H200 peak 4.8) nor be slower than 0.5 TB/s.
+  const double bw = 4.0 * 4096 * 4096 * 2 / r["graph"].stats.median;
+  EXPECT_LT(bw, 5e12);
+  EXPECT_GT(bw, 0.5e12);
+}
+
+TEST(DeviceMemory, TwoGemmIntermediateIsTransient) {
+  REQUIRE_GPU();
+  const Json values = {{"d_in", 512}, {"d_out", 256}, {"rank", 32}, {"tokens", 100}};
+  const MethodRun run = check_method("lowrank_linear", "two_gemm", values, Json::object(), Backend::cuda);
+  ASSERT_FALSE(run.check.failure);
+  const Json mem = run.ctx->measure_memory(*run.method);
+  EXPECT_EQ(mem["transient_bytes"].get<std::int64_t>(), 100 * 32 * 2) << mem.dump();
+  EXPECT_EQ(mem["stored_bytes"].get<std::uint64_t>(), 2u * 32 * (512 + 256));
+}
+
+TEST(Environment, DescribesTheGpu) {
+  REQUIRE_GPU();
+  const Json env = capture_environment(Backend::cuda);
+  EXPECT_FALSE(env["gpu"].get<std::string>().empty());
+  EXPECT_GT(env["sm_count"].get<int>(), 0);
+  EXPECT_GT(env["l2_bytes"].get<std::size_t>(), 0u);
+  std::cout << env.dump() << "\n";
+}
+
+}  // namespace
+}  // namespace lrb::test
