@@ -2,6 +2,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -51,6 +55,48 @@ std::vector<int> draw_token_adapters(const AdapterProblemSpec& s) {
   return ids;
 }
 
+// Runs f(i) for i in [0, n) on the machine's cores. Each i writes only its own slot and draws from its own
+// RNG streams, so the result does not depend on the number of threads.
+template <class F>
+void parallel_for(std::size_t n, F&& f) {
+  const std::size_t threads = std::max<std::size_t>(1, std::min<std::size_t>(n, std::thread::hardware_concurrency()));
+  std::atomic<std::size_t> next{0};
+  std::vector<std::exception_ptr> errors(threads);
+  std::vector<std::thread> pool;
+  for (std::size_t t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      try {
+        for (std::size_t i = next++; i < n; i = next++) f(i);
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    });
+  for (auto& th : pool) th.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+// The last value made for a key (single entry: sweeps change one axis at a time).
+template <class T>
+class LastValue {
+ public:
+  template <class Make>
+  std::shared_ptr<const T> get(const std::string& key, Make&& make) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!value_ || key != key_) {
+      value_.reset();  // free the old value before making the new one
+      value_ = std::make_shared<const T>(make());
+      key_ = key;
+    }
+    return value_;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::string key_;
+  std::shared_ptr<const T> value_;
+};
+
 std::size_t physical_memory_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), size = ::sysconf(_SC_PAGE_SIZE);
   return pages > 0 && size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(size) : 0;
@@ -99,47 +145,95 @@ std::shared_ptr<AdapterProblem> build_adapter_problem(const AdapterProblemSpec& 
       const double din = s.d_in > 0 ? s.d_in : shape->d_in, dout = s.d_out > 0 ? s.d_out : shape->d_out;
       bytes += 2.0 * ((p->with_base ? din * dout : 0) + s.batch * din + double(s.K) * s.rank * (din + dout));
     }
+  // Twice: the problem holds a copy of the generation caches' tensors.
   const double limit = 0.8 * static_cast<double>(physical_memory_bytes());
-  if (limit > 0 && bytes > limit)
-    throw std::runtime_error(fmt::format("problem needs {:.1f} GiB of host memory, more than 80% of this machine's {:.1f} GiB",
+  if (limit > 0 && 2 * bytes > limit)
+    throw std::runtime_error(fmt::format("problem needs 2 x {:.1f} GiB of host memory (problem + generation cache), more "
+                                         "than 80% of this machine's {:.1f} GiB",
                                          bytes / (1 << 30), static_cast<double>(physical_memory_bytes()) / (1 << 30)));
 
   Json gp = gen->params.empty() ? Json::object() : with_defaults(gen->params, s.generator_params);
-  for (int l = 0; l < layers; ++l) {
-    for (std::size_t pi = 0; pi < s.projections.size(); ++pi) {
-      const ProjectionShape* shape = model->projection(s.projections[pi]);
-      ProjectionProblem proj;
-      proj.name = fmt::format("L{}.{}", l, shape->name);
-      proj.layer = l;
-      proj.d_in = s.d_in > 0 ? s.d_in : shape->d_in;
-      proj.d_out = s.d_out > 0 ? s.d_out : shape->d_out;
+  struct Slot {
+    int layer;
+    const ProjectionShape* shape;
+    std::uint64_t key;
+    int d_in, d_out;
+  };
+  std::vector<Slot> slots;
+  for (int l = 0; l < layers; ++l)
+    for (const auto& name : s.projections) {
+      const ProjectionShape* shape = model->projection(name);
       // Stable key: (layer, projection kind) so a projection's data does not depend on which others exist.
       const std::uint64_t key = (static_cast<std::uint64_t>(l) << 8) |
                                 static_cast<std::uint64_t>(shape - model->projections.data());
-      if (p->with_base) {
-        Rng rw(stream_seed(s.seed, {kStreamBaseWeight, key}));
-        proj.W.resize(proj.d_out, proj.d_in);
-        const double sw = 1.0 / std::sqrt(static_cast<double>(proj.d_in));
-        for (Eigen::Index i = 0; i < proj.W.size(); ++i) proj.W.data()[i] = to_half(sw * rw.normal());
-      }
-      Rng rx(stream_seed(s.seed, {kStreamActivations, key}));
-      proj.X.resize(s.batch, proj.d_in);
-      for (Eigen::Index i = 0; i < proj.X.size(); ++i) proj.X.data()[i] = to_half(rx.normal());
-      AdapterGenRequest req;
-      req.d_in = proj.d_in;
-      req.d_out = proj.d_out;
-      req.rank = s.rank;
-      req.K = s.K;
-      req.scale = static_cast<float>(s.alpha / s.rank);
-      req.adapter_norm = s.adapter_norm;
-      req.seed = s.seed;
-      req.projection_key = key;
-      req.params = Params(gp);
-      proj.adapters = generate(req);
-      p->projections.push_back(std::move(proj));
+      slots.push_back({l, shape, key, s.d_in > 0 ? s.d_in : shape->d_in, s.d_out > 0 ? s.d_out : shape->d_out});
     }
-  }
+
+  // Each tensor depends only on its own coordinates, so consecutive sweep points reuse what did not change:
+  // base weights (not on K, rank, batch), activations (not on K, rank), adapters (not on batch).
+  const std::string shape_key = fmt::format("{}|{}|{}|{}|{}|{}", s.model, s.seed, layers, fmt::join(s.projections, ","),
+                                            s.d_in, s.d_out);
+  static LastValue<std::vector<MatrixH>> base_cache, x_cache;
+  static LastValue<std::vector<std::vector<AdapterFactors>>> adapter_cache;
+  std::shared_ptr<const std::vector<MatrixH>> weights;
+  if (p->with_base)
+    weights = base_cache.get(shape_key, [&] {
+      std::vector<MatrixH> w(slots.size());
+      parallel_for(slots.size(), [&](std::size_t i) {
+        Rng rw(stream_seed(s.seed, {kStreamBaseWeight, slots[i].key}));
+        w[i].resize(slots[i].d_out, slots[i].d_in);
+        const double sw = 1.0 / std::sqrt(static_cast<double>(slots[i].d_in));
+        for (Eigen::Index k = 0; k < w[i].size(); ++k) w[i].data()[k] = to_half(sw * rw.normal());
+      });
+      return w;
+    });
+  const auto activations = x_cache.get(fmt::format("{}|{}", shape_key, s.batch), [&] {
+    std::vector<MatrixH> x(slots.size());
+    parallel_for(slots.size(), [&](std::size_t i) {
+      Rng rx(stream_seed(s.seed, {kStreamActivations, slots[i].key}));
+      x[i].resize(s.batch, slots[i].d_in);
+      for (Eigen::Index k = 0; k < x[i].size(); ++k) x[i].data()[k] = to_half(rx.normal());
+    });
+    return x;
+  });
+  const auto adapters = adapter_cache.get(
+      fmt::format("{}|{}|{}|{}|{}|{}|{}", shape_key, s.K, s.rank, s.alpha, s.adapter_norm, s.generator, gp.dump()), [&] {
+        std::vector<std::vector<AdapterFactors>> a(slots.size());
+        parallel_for(slots.size(), [&](std::size_t i) {
+          AdapterGenRequest req;
+          req.d_in = slots[i].d_in;
+          req.d_out = slots[i].d_out;
+          req.rank = s.rank;
+          req.K = s.K;
+          req.scale = static_cast<float>(s.alpha / s.rank);
+          req.adapter_norm = s.adapter_norm;
+          req.seed = s.seed;
+          req.projection_key = slots[i].key;
+          req.params = Params(gp);
+          a[i] = generate(req);
+        });
+        return a;
+      });
+
+  p->projections.resize(slots.size());
+  parallel_for(slots.size(), [&](std::size_t i) {
+    ProjectionProblem& proj = p->projections[i];
+    proj.name = fmt::format("L{}.{}", slots[i].layer, slots[i].shape->name);
+    proj.layer = slots[i].layer;
+    proj.d_in = slots[i].d_in;
+    proj.d_out = slots[i].d_out;
+    if (weights) proj.W = (*weights)[i];
+    proj.X = (*activations)[i];
+    proj.adapters = (*adapters)[i];
+  });
   return p;
+}
+
+const AdapterReference& cached_adapter_reference(const AdapterProblem& problem, std::size_t pi) {
+  auto it = problem.reference_cache.find(pi);
+  if (it == problem.reference_cache.end())
+    it = problem.reference_cache.emplace(pi, std::make_shared<const AdapterReference>(adapter_reference(problem, pi))).first;
+  return *it->second;
 }
 
 AdapterReference adapter_reference(const AdapterProblem& problem, std::size_t pi) {
@@ -285,7 +379,7 @@ class AdapterProjectionFamily final : public TaskFamily {
     const bool to_base = m.target() == AdapterProjectionMethod::Target::base;
     ErrorAccumulator target, adapter_part;
     for (std::size_t pi : chosen) {
-      const AdapterReference ref = adapter_reference(p, pi);
+      const AdapterReference& ref = cached_adapter_reference(p, pi);
       const MatrixF& y = out[pi];
       for (int t = 0; t < p.batch; ++t)
         for (int c = 0; c < p.projections[pi].d_out; ++c) {

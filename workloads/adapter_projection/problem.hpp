@@ -3,6 +3,8 @@
 // Y_p = X_p W_p^T + s_k (X_p A_k^T) B_k^T for every token with its own adapter k.
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +42,9 @@ struct AdapterReference {
 };
 
 struct AdapterProblem : Problem {
+  // FP64 references by projection, computed once per point and shared by every method's check.
+  mutable std::map<std::size_t, std::shared_ptr<const AdapterReference>> reference_cache;
+
   std::string model, mode, generator, popularity;
   bool with_base = true;
   int K = 1, rank = 1, batch = 1;
@@ -83,5 +88,7 @@ std::shared_ptr<AdapterProblem> build_adapter_problem(const AdapterProblemSpec& 
 
 // FP64 reference of projection p (computed on demand; large shapes are sampled by the family).
 AdapterReference adapter_reference(const AdapterProblem& problem, std::size_t p);
+// The same, computed once per problem (the family's check uses this one).
+const AdapterReference& cached_adapter_reference(const AdapterProblem& problem, std::size_t p);
 
 }  // namespace lrb
