@@ -169,7 +169,8 @@ TEST(HbmCounters, HotReadsAlmostNothingOfAWeightColdReadsInFull) {
                                                          [&] { res.flush_l2(ctx.stream()); },
                                                          [&] { ctx.synchronize(); });
   ASSERT_TRUE(hot["available"].get<bool>());
-  EXPECT_LT(hot["read_bytes"].get<double>(), 0.05 * weight) << hot.dump();
+  // "~0": activations, output and cuBLAS's own reads remain; the weight itself comes from L2.
+  EXPECT_LT(hot["read_bytes"].get<double>(), 0.10 * weight) << hot.dump();
   std::cout << "cold read " << cold["read_bytes"] << " B, hot read " << hot["read_bytes"] << " B\n";
 }
 
@@ -201,13 +202,40 @@ TEST(Timing, ModesProduceLabelledStableSamples) {
     std::cout << mode << ": median " << r[mode].stats.median * 1e6 << " us, stdrel " << r[mode].stats.stdrel << ", "
               << r[mode].note << "\n";
   }
-  // 4 x 32 MiB of weights: graph mode rotates copies so replays read HBM; hot reruns hit L2 in part.
+  // 4 x 32 MiB of weights, more than L2: one graph copy suffices, and no mode can beat HBM.
   EXPECT_GE(r["graph"].extra["graph"]["copies"].get<int>(), 1);
-  EXPECT_LT(r["hot"].stats.median, r["cold"].stats.median * 1.05);
   // Bandwidth sanity: 128 MiB in graph mode cannot beat 5 TB/s (H200 peak 4.8) nor be slower than 0.5 TB/s.
   const double bw = 4.0 * 4096 * 4096 * 2 / r["graph"].stats.median;
   EXPECT_LT(bw, 5e12);
   EXPECT_GT(bw, 0.5e12);
+}
+
+TEST(Timing, HotIsFasterThanColdWhenTheWeightFitsInL2) {
+  REQUIRE_GPU();
+  // One 32 MiB projection fits in L2: hot reruns read it from L2, cold ones from HBM; graph mode rotates
+  // enough copies that its replays read HBM too.
+  const Json values = {{"model", "llama2-7b"}, {"projections", {"q"}}, {"layers", 1}, {"K", 1}, {"rank", 1},
+                       {"batch", 16}, {"generator", "gaussian"}};
+  const MethodRun run = check_method("adapter_projection", "base_only", values, Json::object(), Backend::cuda);
+  ASSERT_FALSE(run.check.failure);
+  MeasureOptions m;
+  m.warmup = 3;
+  m.min_samples = 20;
+  m.timeout_s = 2;
+  const auto& info = *Registry::instance().method("base_only");
+  const PreparedCopyFactory copy = [&] {
+    auto c = info.make(Params(), Backend::cuda);
+    c->prepare(*run.problem, *run.ctx);
+    return c;
+  };
+  std::map<std::string, TimingResult> r;
+  for (const char* mode : {"hot", "cold", "graph"}) {
+    m.mode = mode;
+    r[mode] = run.ctx->time_method(*run.method, m, copy);
+    std::cout << mode << ": median " << r[mode].stats.median * 1e6 << " us; " << r[mode].note << "\n";
+  }
+  EXPECT_LT(r["hot"].stats.median, r["cold"].stats.median);
+  EXPECT_GE(r["graph"].extra["graph"]["copies"].get<int>(), 3) << "2 x L2 / 32 MiB + 1 copies";
 }
 
 TEST(DeviceMemory, TwoGemmIntermediateIsTransient) {

@@ -1,6 +1,7 @@
 // base_only, CUDA path: one cuBLAS fp16 GEMM (fp32 accumulation) per projection.
 #include "harness/registry.hpp"
 #include "methods/base_only/base_only.hpp"
+#include "harness/cuda/lt_gemm.hpp"
 #include "workloads/adapter_projection/device_data.hpp"
 
 namespace lrb::cuda {
@@ -20,12 +21,17 @@ class BaseOnlyCuda final : public CudaAdapterMethod {
       w_.push_back(upload_half(proj.W, ctx_->stream()));
       x_.push_back(upload_half(proj.X, ctx_->stream()));
     }
+    for (std::size_t i = 0; i < w_.size(); ++i) {
+      const auto& proj = p_->projections[i];
+      plan_gemm_tn(*ctx_, proj.d_out, p_->batch, proj.d_in, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in, 0.0f,
+                   y_[i].data(), proj.d_out);
+    }
   }
   void run(ExecContext&) override {
     for (std::size_t i = 0; i < w_.size(); ++i) {
       const auto& proj = p_->projections[i];
-      gemm_tn(*ctx_, proj.d_out, p_->batch, proj.d_in, 1.0f, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in, 0.0f,
-              y_[i].data(), proj.d_out);
+      tuned_gemm_tn(*ctx_, proj.d_out, p_->batch, proj.d_in, 1.0f, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in,
+                    0.0f, y_[i].data(), proj.d_out);
     }
   }
   Footprint footprint() const override { return {{{"base_weights", bytes_of(w_)}}}; }

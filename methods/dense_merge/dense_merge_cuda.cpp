@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/cuda/lt_gemm.hpp"
 #include "harness/registry.hpp"
 #include "workloads/adapter_projection/device_data.hpp"
 
@@ -79,6 +80,12 @@ class DenseMergeCuda final : public CudaAdapterMethod {
       merged_.push_back(std::move(per));
     }
     merge_ms_ = merge_ms;
+    for (std::size_t i = 0; i < p_->projections.size(); ++i) {
+      const auto& pp = p_->projections[i];
+      for (std::size_t g = 0; g < groups_.adapter.size(); ++g)
+        plan_gemm_tn(*ctx_, pp.d_out, groups_.count[g], pp.d_in, merged_[i][g].data(), pp.d_in, xs_[i].data(), pp.d_in,
+                     0.0f, ys_[i].data(), pp.d_out);
+    }
   }
 
   void run(ExecContext&) override {
@@ -88,7 +95,7 @@ class DenseMergeCuda final : public CudaAdapterMethod {
       LRB_CUDA_CHECK_LAUNCH();
       for (std::size_t g = 0; g < groups_.adapter.size(); ++g) {
         const int o = groups_.offset[g], c = groups_.count[g];
-        gemm_tn(*ctx_, pp.d_out, c, pp.d_in, 1.0f, merged_[i][g].data(), pp.d_in,
+        tuned_gemm_tn(*ctx_, pp.d_out, c, pp.d_in, 1.0f, merged_[i][g].data(), pp.d_in,
                 xs_[i].data() + static_cast<std::size_t>(o) * pp.d_in, pp.d_in, 0.0f,
                 ys_[i].data() + static_cast<std::size_t>(o) * pp.d_out, pp.d_out);
       }

@@ -81,6 +81,7 @@ class CudaAdapterMethod : public AdapterProjectionMethod {
 
 }  // namespace lrb::cuda
 
+#include "harness/cuda/lt_gemm.hpp"
 #include "kernels/rows.cuh"
 
 namespace lrb::cuda {
@@ -111,6 +112,17 @@ struct LoraDeviceState {
       }
       proj.push_back(std::move(d));
     }
+    // Tune every GEMM shape of the pass on these buffers (base, and each group's shrink and expand).
+    for (std::size_t i = 0; i < proj.size(); ++i) {
+      const auto& pp = p.projections[i];
+      if (p.with_base)
+        plan_gemm_tn(ctx, pp.d_out, p.batch, pp.d_in, proj[i].W.data(), pp.d_in, proj[i].Xs.data(), pp.d_in, 0.0f,
+                     proj[i].Ys.data(), pp.d_out);
+      for (std::size_t g = 0; g < groups.adapter.size(); ++g) {
+        const auto [shrink, expand] = lora_gemms(p, i, g);
+        for (const GemmProblem& q : {shrink, expand}) plan_gemm_tn(ctx, q.m, q.n, q.k, q.A, q.lda, q.B, q.ldb, q.beta, q.C, q.ldc);
+      }
+    }
   }
   // Xs = X rows in group order; Ys = Xs W^T (or nothing in adapter-only mode).
   void gather_and_base(const AdapterProblem& p, CudaContext& ctx, std::size_t i) {
@@ -118,8 +130,8 @@ struct LoraDeviceState {
     kernels::launch_gather_rows(proj[i].X.data(), groups.order.data(), p.batch, pp.d_in, proj[i].Xs.data(), ctx.stream());
     LRB_CUDA_CHECK_LAUNCH();
     if (p.with_base)
-      gemm_tn(ctx, pp.d_out, p.batch, pp.d_in, 1.0f, proj[i].W.data(), pp.d_in, proj[i].Xs.data(), pp.d_in, 0.0f,
-              proj[i].Ys.data(), pp.d_out);
+      tuned_gemm_tn(ctx, pp.d_out, p.batch, pp.d_in, 1.0f, proj[i].W.data(), pp.d_in, proj[i].Xs.data(), pp.d_in, 0.0f,
+                    proj[i].Ys.data(), pp.d_out);
   }
   void scatter(const AdapterProblem& p, CudaContext& ctx, std::size_t i, __half* y) {
     kernels::launch_scatter_rows(proj[i].Ys.data(), groups.order.data(), p.batch, p.projections[i].d_out, y,
@@ -150,7 +162,7 @@ struct LoraDeviceState {
 };
 
 inline void run_gemm(CudaContext& ctx, const GemmProblem& g) {
-  gemm_tn(ctx, g.m, g.n, g.k, g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
+  tuned_gemm_tn(ctx, g.m, g.n, g.k, g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
 }
 
 }  // namespace lrb::cuda
