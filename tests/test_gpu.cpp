@@ -11,6 +11,7 @@
 #include "harness/cuda/cuda_context.hpp"
 #include "harness/cuda/device_info.hpp"
 #include "harness/cuda/hbm_counters.hpp"
+#include "harness/cuda/lt_gemm.hpp"
 #include "harness/env.hpp"
 #include "tests/support/method_check.hpp"
 #include "workloads/adapter_projection/method_base.hpp"
@@ -236,6 +237,7 @@ TEST(Timing, HotIsFasterThanColdWhenTheWeightFitsInL2) {
   }
   EXPECT_LT(r["hot"].stats.median, r["cold"].stats.median);
   EXPECT_GE(r["graph"].extra["graph"]["copies"].get<int>(), 3) << "2 x L2 / 32 MiB + 1 copies";
+  std::cout << "GEMM plans: " << cuda::gemm_plans_json().dump() << "\n";
 }
 
 TEST(DeviceMemory, TwoGemmIntermediateIsTransient) {

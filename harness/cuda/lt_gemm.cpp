@@ -80,23 +80,46 @@ void plan_gemm_tn(CudaContext& ctx, int m, int n, int k, const __half* A, int ld
   LRB_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   const std::size_t ws = ctx.lt_workspace_bytes();
   LRB_CUBLAS_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
-  cublasLtMatmulHeuristicResult_t found[16];
+  cublasLtMatmulHeuristicResult_t found[32];
   int count = 0;
   const cublasStatus_t st =
-      cublasLtMatmulAlgoGetHeuristic(ctx.cublaslt(), p->op, p->a, p->b, p->c, p->c, pref, 16, found, &count);
+      cublasLtMatmulAlgoGetHeuristic(ctx.cublaslt(), p->op, p->a, p->b, p->c, p->c, pref, 32, found, &count);
   cublasLtMatmulPreferenceDestroy(pref);
+  // Beside each candidate, its split-K variants (more CTAs in flight: skinny, memory-bound shapes need them).
+  std::vector<cublasLtMatmulAlgo_t> algos;
+  for (int i = 0; st == CUBLAS_STATUS_SUCCESS && i < count; ++i) {
+    if (found[i].state != CUBLAS_STATUS_SUCCESS) continue;
+    algos.push_back(found[i].algo);
+    int splitk_ok = 0;
+    std::size_t written = 0;
+    if (cublasLtMatmulAlgoCapGetAttribute(&found[i].algo, CUBLASLT_ALGO_CAP_SPLITK_SUPPORT, &splitk_ok,
+                                          sizeof(splitk_ok), &written) != CUBLAS_STATUS_SUCCESS || !splitk_ok)
+      continue;
+    for (int split : {2, 4, 8, 16}) {
+      cublasLtMatmulAlgo_t a = found[i].algo;
+      const cublasLtReductionScheme_t scheme = CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE;
+      if (cublasLtMatmulAlgoConfigSetAttribute(&a, CUBLASLT_ALGO_CONFIG_SPLITK_NUM, &split, sizeof(split)) !=
+              CUBLAS_STATUS_SUCCESS ||
+          cublasLtMatmulAlgoConfigSetAttribute(&a, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &scheme, sizeof(scheme)) !=
+              CUBLAS_STATUS_SUCCESS)
+        continue;
+      cublasLtMatmulHeuristicResult_t check{};
+      if (cublasLtMatmulAlgoCheck(ctx.cublaslt(), p->op, p->a, p->b, p->c, p->c, &a, &check) == CUBLAS_STATUS_SUCCESS &&
+          check.workspaceSize <= ws)
+        algos.push_back(a);
+    }
+  }
   const float alpha = 1.0f;
   p->default_us = cold_us(ctx, [&] { gemm_tn(ctx, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); });
   p->best_us = p->default_us;
-  p->candidates = st == CUBLAS_STATUS_SUCCESS ? count : 0;
-  for (int i = 0; i < p->candidates; ++i) {
-    if (found[i].state != CUBLAS_STATUS_SUCCESS) continue;
+  p->candidates = static_cast<int>(algos.size());
+  for (const auto& algo : algos) {
     LtPlan trial;
     trial.op = p->op;
     trial.a = p->a;
     trial.b = p->b;
     trial.c = p->c;
-    trial.algo = found[i].algo;
+    trial.algo = algo;
     double us = 0;
     try {
       us = cold_us(ctx, [&] { run_lt(ctx, trial, alpha, A, B, beta, C); });
@@ -107,7 +130,7 @@ void plan_gemm_tn(CudaContext& ctx, int m, int n, int k, const __half* A, int ld
     trial.a = trial.b = trial.c = nullptr;
     if (us < p->best_us) {
       p->best_us = us;
-      p->algo = found[i].algo;
+      p->algo = algo;
       p->use_lt = true;
     }
   }

@@ -12,7 +12,7 @@ class BaseOnly final : public CpuAdapterMethod {
  public:
   explicit BaseOnly(const Params&) {}
   static std::string description() { return "base GEMM alone, no adapter (floor reference)"; }
-  static ParamSpecs params() { return {}; }
+  static ParamSpecs params() { return base_only::params(); }  // the CPU path has one schedule
 
   Support can_run(const Point& point, Backend) const override { return base_only::can_run(point); }
   Target target() const override { return Target::base; }

@@ -5,6 +5,14 @@
 
 namespace lrb::base_only {
 
+// "batched": every projection's GEMM in one cuBLAS batched launch (the projections of this problem are
+// independent, as S2LC's grouped launch also assumes); "per_projection": one tuned cuBLASLt GEMM per
+// projection in sequence (what a layer-by-layer forward pass does).
+inline ParamSpecs params() {
+  return {{"schedule", ParamType::string, "batched", "CUDA launch schedule of the projections' GEMMs", {}, {},
+           {"batched", "per_projection"}}};
+}
+
 inline Support can_run(const Point& point) {
   if (point.params().string("mode") == "adapter-only") return Support::no("base_only has no adapter path to measure");
   return Support::yes();

@@ -9,7 +9,7 @@ namespace {
 
 class BaseOnlyCuda final : public CudaAdapterMethod {
  public:
-  explicit BaseOnlyCuda(const Params&) {}
+  explicit BaseOnlyCuda(const Params& p) : batched_(p.string("schedule") == "batched") {}
   Support can_run(const Point& point, Backend) const override { return base_only::can_run(point); }
   Target target() const override { return Target::base; }
 
@@ -21,13 +21,22 @@ class BaseOnlyCuda final : public CudaAdapterMethod {
       w_.push_back(upload_half(proj.W, ctx_->stream()));
       x_.push_back(upload_half(proj.X, ctx_->stream()));
     }
+    std::vector<GemmProblem> all;
     for (std::size_t i = 0; i < w_.size(); ++i) {
       const auto& proj = p_->projections[i];
-      plan_gemm_tn(*ctx_, proj.d_out, p_->batch, proj.d_in, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in, 0.0f,
-                   y_[i].data(), proj.d_out);
+      if (!batched_)
+        plan_gemm_tn(*ctx_, proj.d_out, p_->batch, proj.d_in, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in, 0.0f,
+                     y_[i].data(), proj.d_out);
+      all.push_back({proj.d_out, p_->batch, proj.d_in, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in, y_[i].data(),
+                     proj.d_out, 1.0f, 0.0f});
     }
+    if (batched_) grouped_.plan(all, *ctx_);
   }
   void run(ExecContext&) override {
+    if (batched_) {
+      grouped_.run(*ctx_);
+      return;
+    }
     for (std::size_t i = 0; i < w_.size(); ++i) {
       const auto& proj = p_->projections[i];
       tuned_gemm_tn(*ctx_, proj.d_out, p_->batch, proj.d_in, 1.0f, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in,
@@ -40,7 +49,9 @@ class BaseOnlyCuda final : public CudaAdapterMethod {
   }
 
  private:
+  bool batched_;
   std::vector<DeviceBuffer<__half>> w_, x_;
+  GroupedGemm grouped_;
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
-// grouped_gemm, CUDA path: the strongest off-the-shelf baseline. Per projection the gather and the base
-// GEMM; then ONE cublasGemmGroupedBatchedEx for the shrinks of every (projection, adapter group) and ONE for
-// the expands (beta = 1 onto the base output); then the scatters. Planned in prepare (FlashInfer-style).
+// grouped_gemm, CUDA path: the strongest off-the-shelf baseline. Per projection the gather; then ONE
+// cublasGemmGroupedBatchedEx for every projection's base GEMM and every (projection, adapter group) shrink,
+// and ONE for the expands (beta = 1 onto the base output); then the scatters. Planned in prepare.
 #include "harness/registry.hpp"
 #include "workloads/adapter_projection/device_data.hpp"
 
@@ -14,18 +14,23 @@ class GroupedGemmCuda final : public CudaAdapterMethod {
     bind(problem, ctx);
     state_.load(*p_, *ctx_);
     std::vector<GemmProblem> shrinks, expands;
-    for (std::size_t i = 0; i < p_->projections.size(); ++i)
+    for (std::size_t i = 0; i < p_->projections.size(); ++i) {
+      const auto& pp = p_->projections[i];
+      if (p_->with_base)  // the base GEMMs are independent of the shrinks: one grouped call for both
+        shrinks.push_back({pp.d_out, p_->batch, pp.d_in, state_.proj[i].W.data(), pp.d_in, state_.proj[i].Xs.data(),
+                           pp.d_in, state_.proj[i].Ys.data(), pp.d_out, 1.0f, 0.0f});
       for (std::size_t g = 0; g < state_.groups.adapter.size(); ++g) {
         const auto [s, e] = state_.lora_gemms(*p_, i, g);
         shrinks.push_back(s);
         expands.push_back(e);
       }
+    }
     shrink_.plan(shrinks, *ctx_);
     expand_.plan(expands, *ctx_);
   }
   void run(ExecContext&) override {
-    for (std::size_t i = 0; i < p_->projections.size(); ++i) state_.gather_and_base(*p_, *ctx_, i);
-    shrink_.run(*ctx_);
+    for (std::size_t i = 0; i < p_->projections.size(); ++i) state_.gather(*p_, *ctx_, i);
+    shrink_.run(*ctx_);  // base GEMMs + shrinks
     expand_.run(*ctx_);
     for (std::size_t i = 0; i < p_->projections.size(); ++i) state_.scatter(*p_, *ctx_, i, y_[i].data());
   }

@@ -124,11 +124,16 @@ struct LoraDeviceState {
       }
     }
   }
+  // Xs = X rows in group order.
+  void gather(const AdapterProblem& p, CudaContext& ctx, std::size_t i) {
+    kernels::launch_gather_rows(proj[i].X.data(), groups.order.data(), p.batch, p.projections[i].d_in, proj[i].Xs.data(),
+                                ctx.stream());
+    LRB_CUDA_CHECK_LAUNCH();
+  }
   // Xs = X rows in group order; Ys = Xs W^T (or nothing in adapter-only mode).
   void gather_and_base(const AdapterProblem& p, CudaContext& ctx, std::size_t i) {
     const auto& pp = p.projections[i];
-    kernels::launch_gather_rows(proj[i].X.data(), groups.order.data(), p.batch, pp.d_in, proj[i].Xs.data(), ctx.stream());
-    LRB_CUDA_CHECK_LAUNCH();
+    gather(p, ctx, i);
     if (p.with_base)
       tuned_gemm_tn(ctx, pp.d_out, p.batch, pp.d_in, 1.0f, proj[i].W.data(), pp.d_in, proj[i].Xs.data(), pp.d_in, 0.0f,
                     proj[i].Ys.data(), pp.d_out);
