@@ -188,7 +188,7 @@ TEST(Timing, ModesProduceLabelledStableSamples) {
   std::map<std::string, TimingResult> r;
   const auto& info = *Registry::instance().method("base_only");
   const PreparedCopyFactory copy = [&] {
-    auto c = info.make(Params(), Backend::cuda);
+    auto c = info.make(Params(with_defaults(info.params, Json::object())), Backend::cuda);
     c->prepare(*run.problem, *run.ctx);
     return c;
   };
@@ -225,7 +225,7 @@ TEST(Timing, HotIsFasterThanColdWhenTheWeightFitsInL2) {
   m.timeout_s = 2;
   const auto& info = *Registry::instance().method("base_only");
   const PreparedCopyFactory copy = [&] {
-    auto c = info.make(Params(), Backend::cuda);
+    auto c = info.make(Params(with_defaults(info.params, Json::object())), Backend::cuda);
     c->prepare(*run.problem, *run.ctx);
     return c;
   };
