@@ -22,6 +22,7 @@
 #include "harness/registry.hpp"
 #include "harness/sweep.hpp"
 #include "harness/timing.hpp"
+#include "harness/trace.hpp"
 
 namespace lrb {
 
@@ -269,6 +270,7 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
           finish("skipped", "reason", can.reason);
         } else {
           stage = "problem";
+          trace("{} {} @ {}: {}", block.task, variant.label, point.id, stage);
           if (cached != std::make_pair(jobs[j].block, jobs[j].point)) {
             cached = {jobs[j].block, jobs[j].point};
             problem.reset();
@@ -285,12 +287,16 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
           auto ctx = make_context(*backend);
 
           stage = "prepare";
+
+          trace("{} {} @ {}: {}", block.task, variant.label, point.id, stage);
           const auto t0 = clock_type::now();
           method->prepare(*problem, *ctx);
           ctx->synchronize();
           const double prepare_s = std::chrono::duration<double>(clock_type::now() - t0).count();
 
           stage = "correctness";
+
+          trace("{} {} @ {}: {}", block.task, variant.label, point.id, stage);
           CheckOptions check_options;
           check_options.max_reference_flops = measure.max_reference_flops;
           CheckResult check;
@@ -303,6 +309,8 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
           if (check.failure) throw std::runtime_error(*check.failure);
 
           stage = "timing";
+
+          trace("{} {} @ {}: {}", block.task, variant.label, point.id, stage);
           const PreparedCopyFactory make_copy = [&]() {
             auto copy = info->make(Params(variant.params), *backend);
             copy->prepare(*problem, *ctx);
@@ -321,6 +329,7 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
           // Counters: one execution inside the profiler range <family>/<method>/<point> (NVTX on the GPU,
           // so Nsight Compute can isolate the same work).
           stage = "counters";
+          trace("{} {} @ {}: {}", block.task, variant.label, point.id, stage);
           record["hbm"] = ctx->measure_hbm(*method, fmt::format("{}/{}/{}", block.task, variant.label, point.id),
                                            measure.hbm);
 
@@ -331,6 +340,8 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
           record["ceilings"] = ceilings_to_json(*ceilings);
 
           stage = "memory";
+
+          trace("{} {} @ {}: {}", block.task, variant.label, point.id, stage);
           record["memory"] = ctx->measure_memory(*method);
           record["compression"] = family->compression(*problem, *method);
           Json metrics = method->metrics();
