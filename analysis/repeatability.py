@@ -19,6 +19,7 @@ def main():
     ap.add_argument("results")
     ap.add_argument("--method", default="base_only")
     ap.add_argument("--keys", default="mode,batch", help="point fields that define identical work")
+    ap.add_argument("--fail", action="store_true", help="exit 1 when a group spreads beyond its noise")
     args = ap.parse_args()
     keys = args.keys.split(",")
     groups = defaultdict(list)
@@ -42,7 +43,7 @@ def main():
         label = ", ".join(str(x) for x in g)
         print(f"| {label} | {len(times)} | {centre:.4f} | {100*spread:.2f}% | {100*noise:.2f}% | {ratio:.2f} |")
     print(f"\nworst spread / (2 x stdrel): {worst:.2f} ({'within' if worst <= 1 else 'beyond'} the reported noise)")
-    return 0
+    return 1 if args.fail and worst > 1 else 0
 
 
 if __name__ == "__main__":
