@@ -1,17 +1,30 @@
 #include "harness/timing.hpp"
 
 #include <chrono>
+#include <thread>
 
 namespace lrb {
 
 TimingResult sample_until_stable(const std::function<double()>& sample, const std::function<void()>& warmup_once,
-                                 const MeasureOptions& options) {
+                                 const MeasureOptions& options, const ThrottleGuard* guard) {
   using clock = std::chrono::steady_clock;
   for (int i = 0; i < options.warmup; ++i) warmup_once();
   TimingResult r;
   const auto start = clock::now();
+  std::size_t discarded = 0, taken = 0;
   while (true) {
-    r.samples.push_back(sample());
+    const double s = sample();
+    ++taken;
+    if (guard && guard->throttled() && 2 * (discarded + 1) <= taken) {
+      ++discarded;
+      std::this_thread::sleep_for(std::chrono::duration<double>(guard->recovery_s));
+      if (std::chrono::duration<double>(clock::now() - start).count() >= options.timeout_s && !r.samples.empty()) {
+        r.stop_reason = "timeout";
+        break;
+      }
+      continue;
+    }
+    r.samples.push_back(s);
     const std::size_t n = r.samples.size();
     const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
     if (n >= static_cast<std::size_t>(options.min_samples)) {
@@ -32,6 +45,7 @@ TimingResult sample_until_stable(const std::function<double()>& sample, const st
     }
   }
   r.stats = summarize(r.samples);
+  if (guard) r.extra["throttle"] = {{"discarded_samples", discarded}, {"rule", guard->rule}};
   return r;
 }
 

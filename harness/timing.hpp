@@ -22,9 +22,18 @@ struct TimingResult {
   Json extra = Json::object();  // backend-specific details (clocks, copies)
 };
 
+// Throttle detection (nvbench's): after each sample `throttled()` says whether the clock fell; such
+// samples are discarded and the loop pauses `recovery_s` so the clock can come back. When more than half of
+// the samples would be discarded (a clock that stays low under this load), they are kept and counted.
+struct ThrottleGuard {
+  std::function<bool()> throttled;
+  double recovery_s = 0.05;
+  std::string rule;  // for the record, e.g. "SM clock < 90% of its maximum (1980 MHz)"
+};
+
 // `sample()` runs the work once and returns its duration in seconds (the backend decides how).
 TimingResult sample_until_stable(const std::function<double()>& sample, const std::function<void()>& warmup_once,
-                                 const MeasureOptions& options);
+                                 const MeasureOptions& options, const ThrottleGuard* guard = nullptr);
 
 // Host timing of `body` with std::chrono::steady_clock; `sync` is called before the clock stops.
 TimingResult time_on_host(const std::function<void()>& body, const std::function<void()>& sync,

@@ -15,6 +15,16 @@
 namespace lrb::cuda {
 
 namespace {
+// Samples taken while the SM clock sits below 90% of its maximum are discarded (the record counts them).
+ThrottleGuard throttle_guard() {
+  const unsigned max_mhz = max_sm_clock_mhz();
+  ThrottleGuard g;
+  g.rule = max_mhz ? fmt::format("discard samples taken with the SM clock below 90% of its maximum ({} MHz)", max_mhz)
+                   : "no throttle detection: NVML unavailable";
+  g.throttled = [max_mhz] { return max_mhz > 0 && sm_clock_mhz() < 0.9 * max_mhz; };
+  return g;
+}
+
 nvtxDomainHandle_t nvtx_domain() {
   static nvtxDomainHandle_t d = nvtxDomainCreateA("lrbench");
   return d;
@@ -65,7 +75,8 @@ TimingResult CudaContext::time_events(const std::function<void()>& run, const Me
     return static_cast<double>(stop.since(start)) * 1e-3;
   };
   const Json clocks_before = read_clocks();
-  TimingResult r = sample_until_stable(sample, once, options);
+  const ThrottleGuard guard = throttle_guard();
+  TimingResult r = sample_until_stable(sample, once, options, &guard);
   r.mode = cold ? "cold" : "hot";
   r.clock = "cuda_event";
   r.extra["clocks"] = {{"start", clocks_before}, {"end", read_clocks()}};
@@ -158,7 +169,8 @@ TimingResult CudaContext::time_graph(Method& method, const MeasureOptions& optio
     synchronize();
   };
   const Json clocks_before = read_clocks();
-  TimingResult r = sample_until_stable(sample, once, options);
+  const ThrottleGuard guard = throttle_guard();
+  TimingResult r = sample_until_stable(sample, once, options, &guard);
   r.mode = "graph";
   r.clock = "cuda_event";
   r.extra["clocks"] = {{"start", clocks_before}, {"end", read_clocks()}};

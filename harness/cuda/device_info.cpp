@@ -37,6 +37,7 @@ struct Nvml {
   Init init = nullptr;
   HandleByIndex handle = nullptr;
   Clock clock = nullptr;
+  Clock max_clock = nullptr;
   void* device = nullptr;
   std::string error;
 
@@ -49,6 +50,7 @@ struct Nvml {
     init = reinterpret_cast<Init>(dlsym(lib, "nvmlInit_v2"));
     handle = reinterpret_cast<HandleByIndex>(dlsym(lib, "nvmlDeviceGetHandleByIndex_v2"));
     clock = reinterpret_cast<Clock>(dlsym(lib, "nvmlDeviceGetClockInfo"));
+    max_clock = reinterpret_cast<Clock>(dlsym(lib, "nvmlDeviceGetMaxClockInfo"));
     if (!init || !handle || !clock || init() != 0 ||
         handle(static_cast<unsigned>(device_info().index), &device) != 0) {
       error = "NVML could not be initialized";
@@ -59,8 +61,27 @@ struct Nvml {
 
 }  // namespace
 
-Json read_clocks() {
+Nvml& nvml_instance() {
   static Nvml nvml;
+  return nvml;
+}
+
+unsigned sm_clock_mhz() {
+  Nvml& nvml = nvml_instance();
+  unsigned mhz = 0;
+  if (!nvml.device || nvml.clock(nvml.device, 1 /* NVML_CLOCK_SM */, &mhz) != 0) return 0;
+  return mhz;
+}
+
+unsigned max_sm_clock_mhz() {
+  Nvml& nvml = nvml_instance();
+  unsigned mhz = 0;
+  if (!nvml.device || !nvml.max_clock || nvml.max_clock(nvml.device, 1, &mhz) != 0) return 0;
+  return mhz;
+}
+
+Json read_clocks() {
+  Nvml& nvml = nvml_instance();
   if (!nvml.device) return {{"sm_mhz", nullptr}, {"mem_mhz", nullptr}, {"note", nvml.error}};
   constexpr int kSm = 1, kMem = 2;  // NVML_CLOCK_SM, NVML_CLOCK_MEM
   unsigned sm = 0, mem = 0;

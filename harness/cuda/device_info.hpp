@@ -24,6 +24,9 @@ const DeviceInfo& device_info();
 // SM and memory clocks in MHz through NVML (loaded at run time: NVML is optional at build time);
 // null values and a note where NVML is not available.
 Json read_clocks();
+// Current and maximum SM clock in MHz (0 where NVML is not available).
+unsigned sm_clock_mhz();
+unsigned max_sm_clock_mhz();
 
 class MeasurementResources {
  public:
