@@ -117,6 +117,17 @@ INSTANTIATE_TEST_SUITE_P(Gpu, LowrankCudaVsCpu, ::testing::Values("dense", "two_
 
 // ---- Measurement -------------------------------------------------------------------------------------
 
+// More instances of `method` with default parameters, prepared on the run's problem and context (graph mode
+// rotates among them).
+PreparedCopyFactory prepared_copies(const MethodRun& run, const std::string& method) {
+  const MethodInfo& info = *Registry::instance().method(method);
+  return [&run, &info] {
+    auto c = info.make(Params(with_defaults(info.params, Json::object())), Backend::cuda);
+    c->prepare(*run.problem, *run.ctx);
+    return c;
+  };
+}
+
 // A method that copies `bytes` device to device: the counter path's calibration.
 class DeviceCopy final : public Method {
  public:
@@ -186,12 +197,7 @@ TEST(Timing, ModesProduceLabelledStableSamples) {
   m.min_samples = 10;
   m.timeout_s = 2;
   std::map<std::string, TimingResult> r;
-  const auto& info = *Registry::instance().method("base_only");
-  const PreparedCopyFactory copy = [&] {
-    auto c = info.make(Params(with_defaults(info.params, Json::object())), Backend::cuda);
-    c->prepare(*run.problem, *run.ctx);
-    return c;
-  };
+  const PreparedCopyFactory copy = prepared_copies(run, "base_only");
   for (const char* mode : {"hot", "cold", "graph"}) {
     m.mode = mode;
     r[mode] = run.ctx->time_method(*run.method, m, copy);
@@ -223,12 +229,7 @@ TEST(Timing, HotIsFasterThanColdWhenTheWeightFitsInL2) {
   m.warmup = 3;
   m.min_samples = 20;
   m.timeout_s = 2;
-  const auto& info = *Registry::instance().method("base_only");
-  const PreparedCopyFactory copy = [&] {
-    auto c = info.make(Params(with_defaults(info.params, Json::object())), Backend::cuda);
-    c->prepare(*run.problem, *run.ctx);
-    return c;
-  };
+  const PreparedCopyFactory copy = prepared_copies(run, "base_only");
   std::map<std::string, TimingResult> r;
   for (const char* mode : {"hot", "cold", "graph"}) {
     m.mode = mode;
