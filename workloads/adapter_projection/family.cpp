@@ -209,12 +209,15 @@ std::shared_ptr<AdapterProblem> build_adapter_problem(const AdapterProblemSpec& 
           req.adapter_norm = s.adapter_norm;
           req.seed = s.seed;
           req.projection_key = slots[i].key;
+          req.layer = slots[i].layer;
+          req.projection = slots[i].shape->name;
           req.params = Params(gp);
           a[i] = generate(req);
         });
         return a;
       });
 
+  if (gp.contains("peft_dir")) p->source = gp["peft_dir"].get<std::string>();
   p->projections.resize(slots.size());
   parallel_for(slots.size(), [&](std::size_t i) {
     ProjectionProblem& proj = p->projections[i];
@@ -278,7 +281,7 @@ class AdapterProjectionFamily final : public TaskFamily {
         {"zipf_a", ParamType::number, 1.1, "exponent of the zipf popularity", 0.0, {}, {}},
         {"adapter_norm", ParamType::number, 0.25, "||s B A||_F / sqrt(d_out) (the base has ~1)", 0.0, {}, {}},
         {"generator", ParamType::string, "trained_like", "adapter generator (lrbench list workloads)", {}, {},
-         {"gaussian", "trained_like", "shared_subspace"}},
+         {"gaussian", "trained_like", "shared_subspace", "peft"}},
         {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, {}, {}},
         {"d_in", ParamType::integer, 0, "override every projection's d_in (0: the model's)", 0.0, {}, {}},
         {"d_out", ParamType::integer, 0, "override every projection's d_out (0: the model's)", 0.0, {}, {}},
@@ -336,7 +339,7 @@ class AdapterProjectionFamily final : public TaskFamily {
     const auto& p = static_cast<const AdapterProblem&>(problem);
     return {{"generator", p.generator},
             {"seed", p.seed},
-            {"source", "synthetic"},
+            {"source", p.source},
             {"projections", p.projections.size()},
             {"distinct_adapters", p.groups.size()}};
   }

@@ -46,6 +46,7 @@ struct AdapterProblem : Problem {
   mutable std::map<std::size_t, std::shared_ptr<const AdapterReference>> reference_cache;
 
   std::string model, mode, generator, popularity;
+  std::string source = "synthetic";  // or the folder real adapters were loaded from
   bool with_base = true;
   int K = 1, rank = 1, batch = 1;
   double alpha = 1;
@@ -63,6 +64,8 @@ struct AdapterGenRequest {
   double adapter_norm = 0.25;      // ||s B A||_F = adapter_norm * sqrt(d_out) (base: ||W||_F ~ sqrt(d_out))
   std::uint64_t seed = 0;
   std::uint64_t projection_key = 0;  // distinguishes projections (layer, kind)
+  int layer = 0;                     // for loaders of real adapters
+  std::string projection;            // q, k, v, o, gate, up, down
   Params params;                     // the generator's own parameters
 };
 using AdapterGenerator = std::function<std::vector<AdapterFactors>(const AdapterGenRequest&)>;
