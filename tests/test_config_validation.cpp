@@ -54,7 +54,7 @@ std::vector<BadConfig> cases() {
       {"unknown_method_param", with("\"base_only\"", "{\"id\": \"base_only\", \"params\": {\"tile\": 64}}"),
        "/methods/0/params/tile:"},
       {"empty_methods", with("\"base_only\", \"sequential_lora\"", ""), "/methods:"},
-      {"unknown_generator", with("\"generator\": \"trained_like\"", "\"generator\": \"peft\""), "/workload/generator:"},
+      {"unknown_generator", with("\"generator\": \"trained_like\"", "\"generator\": \"lora_zoo\""), "/workload/generator:"},
       {"param_of_unused_generator", with("\"generator\": \"trained_like\"", "\"generator\": \"trained_like\", \"overlap\": 0.5"),
        "/workload/overlap:"},
       {"projection_not_in_model", with("\"layers\": 1", "\"layers\": 1, \"projections\": [\"q\", \"qkv\"]"),
