@@ -46,9 +46,6 @@ class ExecContext {
   // (CUPTI on the GPU), inside a profiler range named `range`. {available, read_bytes, write_bytes,
   // write_drained_bytes, note}.
   virtual Json measure_hbm(Method& method, const std::string& range, bool enabled);
-  // Profiler ranges around one method execution (NVTX on the CUDA backend).
-  virtual void range_push(const std::string& name) { (void)name; }
-  virtual void range_pop() {}
 
  private:
   Backend backend_;

@@ -64,12 +64,11 @@ Json floor_json(const Floor& f, const Ceilings& c, double median_s) {
   return Json{{"floor", j}, {"bandwidth", bw}};
 }
 
-Json hbm_unavailable(Backend backend, const MeasureOptions& m) {
-  const std::string note = backend == Backend::cpu ? "CPU backend: no HBM counters"
-                                             : (m.hbm ? "HBM counters not implemented in this build"
-                                                      : "disabled by measure.hbm = false");
-  return {{"available", false}, {"read_bytes", nullptr}, {"write_bytes", nullptr},
-          {"write_drained_bytes", nullptr}, {"note", note}};
+// What a record says about HBM before (or without) its counter pass: skipped and failed records keep it.
+Json hbm_not_measured(Backend backend) {
+  return {{"available", false}, {"read_bytes", nullptr}, {"write_bytes", nullptr}, {"write_drained_bytes", nullptr},
+          {"note", backend == Backend::cpu ? "CPU backend: no HBM counters"
+                                           : "not measured: the record ended before its counter pass"}};
 }
 
 bool has_nan(const Json& j) {
@@ -242,7 +241,7 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
                    {"fidelity", nullptr},
                    {"time", nullptr},
                    {"phases", nullptr},
-                   {"hbm", hbm_unavailable(*backend, measure)},
+                   {"hbm", hbm_not_measured(*backend)},
                    {"floor", nullptr},
                    {"bandwidth", nullptr},
                    {"ceilings", nullptr},

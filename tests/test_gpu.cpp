@@ -186,33 +186,45 @@ TEST(HbmCounters, HotReadsAlmostNothingOfAWeightColdReadsInFull) {
   std::cout << "cold read " << cold["read_bytes"] << " B, hot read " << hot["read_bytes"] << " B\n";
 }
 
-TEST(Timing, ModesProduceLabelledStableSamples) {
-  REQUIRE_GPU();
-  const Json values = {{"model", "llama2-7b"}, {"projections", {"q", "k", "v", "o"}}, {"layers", 1}, {"K", 1},
-                       {"rank", 1}, {"batch", 16}, {"generator", "gaussian"}};
-  const MethodRun run = check_method("adapter_projection", "base_only", values, Json::object(), Backend::cuda);
-  ASSERT_FALSE(run.check.failure);
+// base_only on llama2-7b q projections (one layer), timed in each mode on the CUDA backend.
+struct ModeTimings {
+  MethodRun run;
+  std::map<std::string, TimingResult> by_mode;
+};
+ModeTimings time_base_only(const Json& projections, int batch, int min_samples) {
+  const Json values = {{"model", "llama2-7b"}, {"projections", projections}, {"layers", 1}, {"K", 1}, {"rank", 1},
+                       {"batch", batch}, {"generator", "gaussian"}};
+  ModeTimings t{check_method("adapter_projection", "base_only", values, Json::object(), Backend::cuda), {}};
+  if (t.run.check.failure) throw std::runtime_error(*t.run.check.failure);
   MeasureOptions m;
   m.warmup = 3;
-  m.min_samples = 10;
+  m.min_samples = min_samples;
   m.timeout_s = 2;
-  std::map<std::string, TimingResult> r;
-  const PreparedCopyFactory copy = prepared_copies(run, "base_only");
+  const PreparedCopyFactory copy = prepared_copies(t.run, "base_only");
   for (const char* mode : {"hot", "cold", "graph"}) {
     m.mode = mode;
-    r[mode] = run.ctx->time_method(*run.method, m, copy);
-    EXPECT_EQ(r[mode].mode, mode);
-    EXPECT_EQ(r[mode].clock, "cuda_event");
-    EXPECT_GT(r[mode].stats.median, 0.0);
-    EXPECT_GE(r[mode].stats.n, 10u);
-    EXPECT_TRUE(r[mode].extra.contains("clocks"));
-    std::cout << mode << ": median " << r[mode].stats.median * 1e6 << " us, stdrel " << r[mode].stats.stdrel << ", "
-              << r[mode].note << "\n";
+    t.by_mode[mode] = t.run.ctx->time_method(*t.run.method, m, copy);
+    std::cout << mode << ": median " << t.by_mode[mode].stats.median * 1e6 << " us, stdrel "
+              << t.by_mode[mode].stats.stdrel << "; " << t.by_mode[mode].note << "\n";
+  }
+  return t;
+}
+
+TEST(Timing, ModesProduceLabelledStableSamples) {
+  REQUIRE_GPU();
+  const ModeTimings t = time_base_only({"q", "k", "v", "o"}, 16, 10);
+  const auto& r = t.by_mode;
+  for (const auto& [mode, result] : r) {
+    EXPECT_EQ(result.mode, mode);
+    EXPECT_EQ(result.clock, "cuda_event");
+    EXPECT_GT(result.stats.median, 0.0);
+    EXPECT_GE(result.stats.n, 10u);
+    EXPECT_TRUE(result.extra.contains("clocks"));
   }
   // 4 x 32 MiB of weights, more than L2: one graph copy suffices, and no mode can beat HBM.
-  EXPECT_GE(r["graph"].extra["graph"]["copies"].get<int>(), 1);
+  EXPECT_GE(r.at("graph").extra["graph"]["copies"].get<int>(), 1);
   // Bandwidth sanity: 128 MiB in graph mode cannot beat 5 TB/s (H200 peak 4.8) nor be slower than 0.5 TB/s.
-  const double bw = 4.0 * 4096 * 4096 * 2 / r["graph"].stats.median;
+  const double bw = 4.0 * 4096 * 4096 * 2 / r.at("graph").stats.median;
   EXPECT_LT(bw, 5e12);
   EXPECT_GT(bw, 0.5e12);
 }
@@ -221,23 +233,10 @@ TEST(Timing, HotIsFasterThanColdWhenTheWeightFitsInL2) {
   REQUIRE_GPU();
   // One 32 MiB projection fits in L2: hot reruns read it from L2, cold ones from HBM; graph mode rotates
   // enough copies that its replays read HBM too.
-  const Json values = {{"model", "llama2-7b"}, {"projections", {"q"}}, {"layers", 1}, {"K", 1}, {"rank", 1},
-                       {"batch", 16}, {"generator", "gaussian"}};
-  const MethodRun run = check_method("adapter_projection", "base_only", values, Json::object(), Backend::cuda);
-  ASSERT_FALSE(run.check.failure);
-  MeasureOptions m;
-  m.warmup = 3;
-  m.min_samples = 20;
-  m.timeout_s = 2;
-  const PreparedCopyFactory copy = prepared_copies(run, "base_only");
-  std::map<std::string, TimingResult> r;
-  for (const char* mode : {"hot", "cold", "graph"}) {
-    m.mode = mode;
-    r[mode] = run.ctx->time_method(*run.method, m, copy);
-    std::cout << mode << ": median " << r[mode].stats.median * 1e6 << " us; " << r[mode].note << "\n";
-  }
-  EXPECT_LT(r["hot"].stats.median, r["cold"].stats.median);
-  EXPECT_GE(r["graph"].extra["graph"]["copies"].get<int>(), 3) << "2 x L2 / 32 MiB + 1 copies";
+  const ModeTimings t = time_base_only({"q"}, 16, 20);
+  const auto& r = t.by_mode;
+  EXPECT_LT(r.at("hot").stats.median, r.at("cold").stats.median);
+  EXPECT_GE(r.at("graph").extra["graph"]["copies"].get<int>(), 3) << "2 x L2 / 32 MiB + 1 copies";
   std::cout << "GEMM plans: " << cuda::gemm_plans_json().dump() << "\n";
 }
 

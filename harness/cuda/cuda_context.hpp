@@ -30,10 +30,11 @@ class CudaContext final : public ExecContext {
   TimingResult time_phase(TimedPhase& phase, const MeasureOptions& options) override;
   Json measure_memory(Method& method) override;
   Json measure_hbm(Method& method, const std::string& range, bool enabled) override;
-  void range_push(const std::string& name) override;
-  void range_pop() override;
 
  private:
+  // NVTX push/pop ranges around the counted execution, one per '/'-separated part of the name.
+  void range_push(const std::string& name);
+  void range_pop();
   TimingResult time_events(const std::function<void()>& run, const MeasureOptions& options, bool cold);
   TimingResult time_graph(Method& method, const MeasureOptions& options, const PreparedCopyFactory& make_copy);
 
