@@ -1,6 +1,5 @@
 // Strong definitions of the hooks the CPU build leaves weak: device presence, the device part of the
 // environment, the CUDA context and the device ceilings.
-#include <atomic>
 #include <chrono>
 #include <stdexcept>
 
@@ -14,21 +13,6 @@
 #include "harness/env.hpp"
 
 namespace lrb {
-
-namespace cuda {
-namespace {
-std::atomic<std::int64_t> g_current{0}, g_peak{0};
-}
-void DeviceMemoryCounter::add(std::int64_t bytes) {
-  const std::int64_t now = g_current.fetch_add(bytes) + bytes;
-  std::int64_t peak = g_peak.load();
-  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
-  }
-}
-std::int64_t DeviceMemoryCounter::current() { return g_current.load(); }
-std::int64_t DeviceMemoryCounter::peak() { return g_peak.load(); }
-void DeviceMemoryCounter::reset_peak() { g_peak.store(g_current.load()); }
-}  // namespace cuda
 
 bool cuda_device_present() {
   int n = 0;
