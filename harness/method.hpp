@@ -39,7 +39,8 @@ struct Footprint {
 struct Floor {
   double bytes = 0;
   double flops = 0;
-  std::string note;  // what was counted
+  double write_bytes = 0;  // the part of `bytes` that is written (outputs); 0: not stated
+  std::string note;        // what was counted
 };
 
 // A point: every family parameter resolved (workload values, axis values, defaults).

@@ -45,7 +45,8 @@ Json number_or_null(bool ok, double value) { return ok ? Json(value) : Json(null
 
 Json floor_json(const Floor& f, const Ceilings& c, double median_s) {
   const bool timed = median_s > 0;
-  Json j = {{"bytes", f.bytes}, {"flops", f.flops}, {"note", f.note}};
+  Json j = {{"bytes", f.bytes}, {"flops", f.flops}, {"write_bytes", number_or_null(f.write_bytes > 0, f.write_bytes)},
+            {"note", f.note}};
   Json bw = {{"achieved", number_or_null(timed, f.bytes / median_s)},
              {"ceiling", number_or_null(c.available, c.copy_bytes_per_s)},
              {"fraction", number_or_null(timed && c.available, f.bytes / median_s / c.copy_bytes_per_s)},
@@ -69,6 +70,15 @@ Json hbm_not_measured(Backend backend) {
   return {{"available", false}, {"read_bytes", nullptr}, {"write_bytes", nullptr}, {"write_drained_bytes", nullptr},
           {"note", backend == Backend::cpu ? "CPU backend: no HBM counters"
                                            : "not measured: the record ended before its counter pass"}};
+}
+
+// Drained HBM writes beyond the compulsory output writes: what a method wrote that was not its output
+// (intermediates, workspaces, or write-back of anything it dirtied in L2).
+void add_write_excess(Json& hbm, const Floor& floor) {
+  if (!hbm.value("available", false) || floor.write_bytes <= 0 || !hbm["write_drained_bytes"].is_number()) return;
+  const double excess = hbm["write_drained_bytes"].get<double>() - floor.write_bytes;
+  hbm["write_excess_bytes"] = excess;
+  hbm["write_excess_fraction"] = excess / floor.write_bytes;
 }
 
 bool has_nan(const Json& j) {
@@ -337,6 +347,7 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
           record["floor"] = fl["floor"];
           record["bandwidth"] = fl["bandwidth"];
           record["ceilings"] = ceilings_to_json(*ceilings);
+          add_write_excess(record["hbm"], floor);
 
           stage = "memory";
 

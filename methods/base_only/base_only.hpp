@@ -23,6 +23,7 @@ inline Floor floor(const AdapterProblem& p) {
   for (const auto& proj : p.projections) {
     f.bytes += fp16_bytes(proj.d_out, proj.d_in) + fp16_bytes(p.batch, proj.d_in + proj.d_out);
     f.flops += 2.0 * p.batch * proj.d_in * proj.d_out;
+    f.write_bytes += fp16_bytes(p.batch, proj.d_out);
   }
   f.note = "fp16: base weights + X + Y, each once (no adapter)";
   return f;

@@ -2,10 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <exception>
 #include <mutex>
-#include <thread>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -16,6 +13,7 @@
 #include "workloads/adapter_projection/method_base.hpp"
 #include "workloads/adapter_projection/problem.hpp"
 #include "workloads/common/fidelity.hpp"
+#include "workloads/common/parallel.hpp"
 #include "workloads/common/rng.hpp"
 
 namespace lrb {
@@ -53,27 +51,6 @@ std::vector<int> draw_token_adapters(const AdapterProblemSpec& s) {
     throw std::invalid_argument("unknown popularity " + s.popularity);
   }
   return ids;
-}
-
-// Runs f(i) for i in [0, n) on the machine's cores. Each i writes only its own slot and draws from its own
-// RNG streams, so the result does not depend on the number of threads.
-template <class F>
-void parallel_for(std::size_t n, F&& f) {
-  const std::size_t threads = std::max<std::size_t>(1, std::min<std::size_t>(n, std::thread::hardware_concurrency()));
-  std::atomic<std::size_t> next{0};
-  std::vector<std::exception_ptr> errors(threads);
-  std::vector<std::thread> pool;
-  for (std::size_t t = 0; t < threads; ++t)
-    pool.emplace_back([&, t] {
-      try {
-        for (std::size_t i = next++; i < n; i = next++) f(i);
-      } catch (...) {
-        errors[t] = std::current_exception();
-      }
-    });
-  for (auto& th : pool) th.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
 }
 
 // The last value made for a key (single entry: sweeps change one axis at a time).
@@ -196,8 +173,9 @@ std::shared_ptr<AdapterProblem> build_adapter_problem(const AdapterProblemSpec& 
     });
     return x;
   });
-  const auto adapters = adapter_cache.get(
-      fmt::format("{}|{}|{}|{}|{}|{}|{}", shape_key, s.K, s.rank, s.alpha, s.adapter_norm, s.generator, gp.dump()), [&] {
+  p->adapters_key =
+      fmt::format("{}|{}|{}|{}|{}|{}|{}", shape_key, s.K, s.rank, s.alpha, s.adapter_norm, s.generator, gp.dump());
+  const auto adapters = adapter_cache.get(p->adapters_key, [&] {
         std::vector<std::vector<AdapterFactors>> a(slots.size());
         parallel_for(slots.size(), [&](std::size_t i) {
           AdapterGenRequest req;
@@ -429,6 +407,7 @@ class AdapterProjectionFamily final : public TaskFamily {
         f.flops += 2.0 * p.batch * din * dout;
       }
       f.bytes += distinct * fp16_bytes(p.rank, din + dout) + fp16_bytes(p.batch, din + dout);
+      f.write_bytes += fp16_bytes(p.batch, dout);
       f.flops += 2.0 * p.batch * p.rank * (din + dout);
     }
     f.note = "fp16: base weights (if any) + the distinct adapters' A, B + X + Y, each once";
@@ -441,13 +420,20 @@ class AdapterProjectionFamily final : public TaskFamily {
     const auto& p = static_cast<const AdapterProblem&>(problem);
     double lora = 0;
     for (const auto& proj : p.projections) lora += double(p.K) * fp16_bytes(p.rank, proj.d_in + proj.d_out);
+    // Everything the method keeps for the adapters: not the base weights, not per-batch workspaces.
     double stored = 0;
     for (const auto& [name, bytes] : method.footprint().components)
-      if (name.rfind("base", 0) != 0) stored += static_cast<double>(bytes);
+      if (name.rfind("base", 0) != 0 && name != "workspace") stored += static_cast<double>(bytes);
+    const double per_adapter = stored / p.K;
     return {{"reference", "fp16 LoRA factors A_k, B_k of all K adapters"},
             {"reference_bytes", lora},
             {"stored_bytes", stored},
-            {"ratio", stored > 0 ? lora / stored : 0.0}};
+            {"ratio", stored > 0 ? lora / stored : 0.0},
+            {"bytes_per_adapter", per_adapter},
+            {"lora_bytes_per_adapter", lora / p.K},
+            // An upper bound: what fits if 80 GB held nothing but this problem's adapters.
+            {"adapters_in_80GB", per_adapter > 0 ? std::floor(80e9 / per_adapter) : 0.0},
+            {"lora_adapters_in_80GB", std::floor(80e9 / (lora / p.K))}};
   }
 };
 

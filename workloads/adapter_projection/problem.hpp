@@ -44,6 +44,9 @@ struct AdapterReference {
 struct AdapterProblem : Problem {
   // FP64 references by projection, computed once per point and shared by every method's check.
   mutable std::map<std::size_t, std::shared_ptr<const AdapterReference>> reference_cache;
+  // Identity of the adapter tensors (every parameter they depend on): points that differ only in mode,
+  // batch or popularity share it, so encoders can reuse their output across such points.
+  std::string adapters_key;
 
   std::string model, mode, generator, popularity;
   std::string source = "synthetic";  // or the folder real adapters were loaded from
