@@ -1,0 +1,260 @@
+#include "kernels/s2lc.cuh"
+
+#include <cooperative_groups.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace lrb::kernels {
+namespace {
+
+namespace cg = cooperative_groups;
+
+constexpr int kThreads = 256;
+constexpr int kMaxOutputs = 2048;  // tokens x R of one chunk (T and its partials live in shared memory)
+constexpr int kMaxTokens = 128;    // tokens per chunk
+constexpr int kTile = 32;          // d_in columns staged per step of the partial T
+constexpr int kSlots = kMaxOutputs / kThreads;
+constexpr int kCodebook = 24;      // 16 + 8 fp16 centroids per adapter
+
+__host__ __device__ constexpr int chunk_tokens(int R) {
+  return (kMaxOutputs / R) < kMaxTokens ? (kMaxOutputs / R) : kMaxTokens;
+}
+
+// One row (R elements) of U_k, decoded to fp32. The raw bytes are read through the read-only path before
+// any arithmetic so that the loads of a thread's rows can be in flight together.
+template <int R, int L>
+struct RowCode {
+  static_assert(R % 8 == 0, "R must be a multiple of 8");
+  // u8x2: R + R bytes; packed: R/2 + 3R/8 bytes; fp16: 2R bytes. Stored as 32-bit words.
+  static constexpr int kWords = L == 0 ? R / 2 : (L == 1 ? (R / 8 + (3 * R / 8 + 3) / 4) : R / 2);
+  std::uint32_t w[kWords];
+
+  __device__ void load(const unsigned char* __restrict__ code, int d_out, int row) {
+    const std::size_t n = static_cast<std::size_t>(d_out) * R;
+    if constexpr (L == 0) {  // i1 row then i2 row, R bytes each, R % 8 == 0 -> 8-byte aligned
+      const uint2* a = reinterpret_cast<const uint2*>(code + static_cast<std::size_t>(row) * R);
+      const uint2* b = reinterpret_cast<const uint2*>(code + n + static_cast<std::size_t>(row) * R);
+#pragma unroll
+      for (int i = 0; i < R / 8; ++i) {
+        const uint2 x = __ldg(a + i), y = __ldg(b + i);
+        w[2 * i] = x.x;
+        w[2 * i + 1] = x.y;
+        w[R / 4 + 2 * i] = y.x;
+        w[R / 4 + 2 * i + 1] = y.y;
+      }
+    } else if constexpr (L == 1) {  // nibble plane (R/2 bytes per row, 4-aligned), 3-bit plane (3R/8 bytes)
+      const std::uint32_t* a = reinterpret_cast<const std::uint32_t*>(code + static_cast<std::size_t>(row) * (R / 2));
+#pragma unroll
+      for (int i = 0; i < R / 8; ++i) w[i] = __ldg(a + i);
+      const unsigned char* b = code + n / 2 + static_cast<std::size_t>(row) * (3 * R / 8);
+      constexpr int kBytes3 = 3 * R / 8;
+#pragma unroll
+      for (int i = 0; i < (kBytes3 + 3) / 4; ++i) w[R / 8 + i] = 0;
+      if constexpr (R % 16 == 0) {  // 3R/8 bytes = 3R/16 aligned 16-bit words
+        const unsigned short* h = reinterpret_cast<const unsigned short*>(b);
+#pragma unroll
+        for (int i = 0; i < kBytes3 / 2; ++i)
+          w[R / 8 + i / 2] |= static_cast<std::uint32_t>(__ldg(h + i)) << (16 * (i % 2));
+      } else {
+#pragma unroll
+        for (int i = 0; i < kBytes3; ++i) w[R / 8 + i / 4] |= static_cast<std::uint32_t>(__ldg(b + i)) << (8 * (i % 4));
+      }
+    } else {  // fp16 row: 2R bytes, 16-byte aligned for R % 8 == 0
+      const uint4* a = reinterpret_cast<const uint4*>(code + static_cast<std::size_t>(row) * R * 2);
+#pragma unroll
+      for (int i = 0; i < R / 8; ++i) {
+        const uint4 x = __ldg(a + i);
+        w[4 * i] = x.x;
+        w[4 * i + 1] = x.y;
+        w[4 * i + 2] = x.z;
+        w[4 * i + 3] = x.w;
+      }
+    }
+  }
+
+  __device__ unsigned byte_at(int b) const { return (w[b / 4] >> (8 * (b % 4))) & 0xFFu; }
+
+  // Element e of the row: float(c1[i1]) + float(c2[i2]) (codebooks as fp32 in shared memory), or the fp16 value.
+  __device__ float value(int e, const float* cb) const {
+    if constexpr (L == 0) {
+      return cb[byte_at(e)] + cb[16 + byte_at(R + e)];
+    } else if constexpr (L == 1) {
+      const unsigned i1 = (w[e / 8] >> (4 * (e % 8))) & 0xFu;
+      const int g = e / 8, j = e % 8;
+      const unsigned word = byte_at(4 * (R / 8) + 3 * g) | (byte_at(4 * (R / 8) + 3 * g + 1) << 8) |
+                            (byte_at(4 * (R / 8) + 3 * g + 2) << 16);
+      const unsigned i2 = (word >> (3 * j)) & 0x7u;
+      return cb[i1] + cb[16 + i2];
+    } else {
+      const unsigned bits = (w[e / 2] >> (16 * (e % 2))) & 0xFFFFu;
+      return __half2float(__ushort_as_half(static_cast<unsigned short>(bits)));
+    }
+  }
+};
+
+template <int R, int L>
+__global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads)
+    s2lc_forward(const S2lcProjectionArgs* __restrict__ all, S2lcGroups groups, std::size_t code_stride,
+                 bool accumulate) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  __trap();  // built for an architecture without thread-block clusters (the method refuses before launching)
+#else
+  cg::cluster_group cluster = cg::this_cluster();
+  const S2lcProjectionArgs a = all[blockIdx.y];
+  const int rank = static_cast<int>(cluster.block_rank());
+  constexpr int TB = chunk_tokens(R);
+
+  extern __shared__ float smem[];
+  float* part = smem;                                    // TB x R partial T of this CTA's d_in slice
+  float* T = part + TB * R;                              // TB x R, reduced over the cluster
+  float* cbs = T + TB * R;                               // TB groups x 24 codebook entries, fp32
+  __half* xs = reinterpret_cast<__half*>(cbs + TB * kCodebook);  // TB x kTile
+  __half* vs = xs + TB * kTile;                          // kTile x R
+
+  const int slice = (a.d_in + kS2lcCluster - 1) / kS2lcCluster;
+  const int i_begin = min(a.d_in, rank * slice), i_end = min(a.d_in, i_begin + slice);
+  const int rows = (a.d_out + kS2lcCluster - 1) / kS2lcCluster;
+  const int j_begin = min(a.d_out, rank * rows), j_end = min(a.d_out, j_begin + rows);
+
+  for (int p0 = 0; p0 < groups.batch; p0 += TB) {
+    const int tb = min(TB, groups.batch - p0);
+    // 1. Partial T over this CTA's slice of d_in.
+    float acc[kSlots];
+#pragma unroll
+    for (int s = 0; s < kSlots; ++s) acc[s] = 0.0f;
+    for (int i0 = i_begin; i0 < i_end; i0 += kTile) {
+      const int w = min(kTile, i_end - i0);
+      for (int e = threadIdx.x; e < tb * kTile; e += kThreads) {
+        const int p = e / kTile, ii = e % kTile;
+        xs[e] = ii < w ? a.X[static_cast<std::size_t>(groups.order[p0 + p]) * a.d_in + i0 + ii] : __float2half(0.0f);
+      }
+      for (int e = threadIdx.x; e < kTile * R; e += kThreads) {
+        const int ii = e / R;
+        vs[e] = ii < w ? a.V[static_cast<std::size_t>(i0) * R + e] : __float2half(0.0f);
+      }
+      __syncthreads();
+#pragma unroll
+      for (int s = 0; s < kSlots; ++s) {
+        const int o = threadIdx.x + s * kThreads;
+        if (o < tb * R) {
+          const int p = o / R, r = o % R;
+#pragma unroll 8
+          for (int ii = 0; ii < kTile; ++ii) acc[s] += __half2float(xs[p * kTile + ii]) * __half2float(vs[ii * R + r]);
+        }
+      }
+      __syncthreads();
+    }
+#pragma unroll
+    for (int s = 0; s < kSlots; ++s) {
+      const int o = threadIdx.x + s * kThreads;
+      if (o < tb * R) part[o] = acc[s];
+    }
+    // 2. T = sum of the cluster's partials, read through distributed shared memory.
+    cluster.sync();
+    for (int o = threadIdx.x; o < tb * R; o += kThreads) {
+      float t = 0.0f;
+#pragma unroll
+      for (int c = 0; c < kS2lcCluster; ++c) t += cluster.map_shared_rank(part, c)[o];
+      T[o] = t;
+    }
+    // The groups of this chunk and their codebooks (fp32).
+    int g_first = 0;
+    while (g_first < groups.n_groups && groups.offset[g_first] + groups.count[g_first] <= p0) ++g_first;
+    int g_last = g_first;
+    while (g_last < groups.n_groups && groups.offset[g_last] < p0 + tb) ++g_last;
+    if (L != 2)
+      for (int e = threadIdx.x; e < (g_last - g_first) * kCodebook; e += kThreads) {
+        const int g = g_first + e / kCodebook;
+        cbs[e] = __half2float(a.codebooks[static_cast<std::size_t>(groups.adapter[g]) * kCodebook + e % kCodebook]);
+      }
+    cluster.sync();  // T and codebooks ready; every CTA is done reading the others' partials
+
+    // 3. This CTA's rows of U_k for each group, decoded in registers, applied to the group's tokens.
+    for (int g = g_first; g < g_last; ++g) {
+      const unsigned char* code = a.codes + static_cast<std::size_t>(groups.adapter[g]) * code_stride;
+      const float* cb = cbs + (g - g_first) * kCodebook;
+      const int q_begin = max(groups.offset[g], p0), q_end = min(groups.offset[g] + groups.count[g], p0 + tb);
+      for (int j = j_begin + threadIdx.x; j < j_end; j += 2 * kThreads) {
+        const int j2 = j + kThreads;
+        RowCode<R, L> c0, c1;
+        c0.load(code, a.d_out, j);
+        if (j2 < j_end) c1.load(code, a.d_out, j2);
+        float u0[R], u1[R];
+#pragma unroll
+        for (int e = 0; e < R; ++e) {
+          u0[e] = c0.value(e, cb);
+          u1[e] = j2 < j_end ? c1.value(e, cb) : 0.0f;
+        }
+        for (int q = q_begin; q < q_end; ++q) {
+          const float* t = T + (q - p0) * R;
+          float y0 = 0.0f, y1 = 0.0f;
+#pragma unroll
+          for (int e = 0; e < R; ++e) {
+            y0 += u0[e] * t[e];
+            y1 += u1[e] * t[e];
+          }
+          __half* yrow = a.Y + static_cast<std::size_t>(groups.order[q]) * a.d_out;
+          if (accumulate) y0 += __half2float(yrow[j]);
+          yrow[j] = __float2half(y0);
+          if (j2 < j_end) {
+            if (accumulate) y1 += __half2float(yrow[j2]);
+            yrow[j2] = __float2half(y1);
+          }
+        }
+      }
+    }
+    __syncthreads();  // the next chunk overwrites xs, vs, T and the codebooks
+  }
+#endif
+}
+
+template <int R, int L>
+void launch_typed(const S2lcProjectionArgs* args, int n, const S2lcGroups& g, std::size_t stride, bool accumulate,
+                  cudaStream_t stream) {
+  constexpr int TB = chunk_tokens(R);
+  const std::size_t smem = sizeof(float) * (2 * TB * R + TB * kCodebook) + sizeof(__half) * (TB * kTile + kTile * R);
+  static_assert(sizeof(float) * (2 * TB * R + TB * kCodebook) + sizeof(__half) * (TB * kTile + kTile * R) <= 48 * 1024,
+                "shared memory above the default 48 KiB");
+  const dim3 grid(kS2lcCluster, static_cast<unsigned>(n));
+  s2lc_forward<R, L><<<grid, kThreads, smem, stream>>>(args, g, stride, accumulate);
+}
+
+template <int R>
+void launch_layout(S2lcLayout layout, const S2lcProjectionArgs* args, int n, const S2lcGroups& g, std::size_t stride,
+                   bool accumulate, cudaStream_t stream) {
+  switch (layout) {
+    case S2lcLayout::u8x2: return launch_typed<R, 0>(args, n, g, stride, accumulate, stream);
+    case S2lcLayout::packed: return launch_typed<R, 1>(args, n, g, stride, accumulate, stream);
+    case S2lcLayout::fp16: return launch_typed<R, 2>(args, n, g, stride, accumulate, stream);
+  }
+}
+
+}  // namespace
+
+std::size_t s2lc_code_bytes(S2lcLayout layout, int d_out, int R) {
+  const std::size_t n = static_cast<std::size_t>(d_out) * R;
+  switch (layout) {
+    case S2lcLayout::u8x2: return 2 * n;
+    case S2lcLayout::packed: return n / 2 + 3 * n / 8;
+    case S2lcLayout::fp16: return 2 * n;
+  }
+  return 0;
+}
+
+bool s2lc_supported_rank(int R) { return R == 8 || R == 16 || R == 32 || R == 64; }
+
+void launch_s2lc(const S2lcProjectionArgs* args, int n_projections, const S2lcGroups& groups, int R,
+                 S2lcLayout layout, std::size_t code_stride, bool accumulate, cudaStream_t stream) {
+  if (n_projections <= 0 || groups.batch <= 0) return;
+  switch (R) {
+    case 8: return launch_layout<8>(layout, args, n_projections, groups, code_stride, accumulate, stream);
+    case 16: return launch_layout<16>(layout, args, n_projections, groups, code_stride, accumulate, stream);
+    case 32: return launch_layout<32>(layout, args, n_projections, groups, code_stride, accumulate, stream);
+    case 64: return launch_layout<64>(layout, args, n_projections, groups, code_stride, accumulate, stream);
+    default: throw std::invalid_argument("launch_s2lc: R=" + std::to_string(R) + " not instantiated (8, 16, 32, 64)");
+  }
+}
+
+}  // namespace lrb::kernels

@@ -1,0 +1,50 @@
+#pragma once
+// S2LC fused forward (seed 000): per projection, T = X V_common (shared by all adapters), then
+// Y_t (+)= T_t U_k^T with U_k decoded from its stored code in registers, fp32 accumulation.
+//
+// One launch covers any number of projections (grid.y); each projection is one thread-block cluster of
+// kS2lcCluster CTAs. The CTAs split d_in to form partial T and reduce them through distributed shared
+// memory, so T never leaves the SMs; then each CTA decodes and applies its slice of U_k's rows. The only
+// global writes are Y. Code layouts: methods/s2lc/s2lc_codes.hpp.
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+
+namespace lrb::kernels {
+
+constexpr int kS2lcCluster = 8;
+
+enum class S2lcLayout : int { u8x2 = 0, packed = 1, fp16 = 2 };
+
+struct S2lcProjectionArgs {
+  const __half* X;               // batch x d_in
+  const __half* V;               // d_in x R
+  __half* Y;                     // batch x d_out
+  const unsigned char* codes;    // K adapters' codes, code_stride bytes apart
+  const __half* codebooks;       // K x 24: c1[16] then c2[8] (u8x2, packed)
+  int d_in, d_out;
+};
+
+// Tokens sorted by adapter group: order[position] = token; group g covers positions
+// [offset[g], offset[g] + count[g]) and uses adapter[g]. Groups are in increasing offset order.
+struct S2lcGroups {
+  const int* order;
+  const int* offset;
+  const int* count;
+  const int* adapter;
+  int n_groups;
+  int batch;
+};
+
+// Bytes of one adapter's code of one projection (its stride in `codes`).
+std::size_t s2lc_code_bytes(S2lcLayout layout, int d_out, int R);
+// Whether the kernel is instantiated for R (8, 16, 32, 64).
+bool s2lc_supported_rank(int R);
+
+// Runs the projections args[0 .. n_projections) (args is a device array). accumulate: Y += adapter part
+// (Y holds the base output), else Y = adapter part. Requires compute capability 9.0 (clusters).
+void launch_s2lc(const S2lcProjectionArgs* args, int n_projections, const S2lcGroups& groups, int R,
+                 S2lcLayout layout, std::size_t code_stride, bool accumulate, cudaStream_t stream);
+
+}  // namespace lrb::kernels

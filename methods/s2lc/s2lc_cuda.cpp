@@ -1,0 +1,165 @@
+// s2lc, CUDA path: kernels/s2lc.cu. In base+adapter mode the base GEMM of each projection (tuned cuBLASLt,
+// as every baseline uses) writes Y first and the s2lc kernel adds the adapter part. launch=grouped runs all
+// projections in one launch; per_projection launches one kernel per projection (the seed's 128 kernels).
+// In graph mode the whole pass is one CUDA graph either way.
+#include <limits>
+
+#include "harness/cuda/check.hpp"
+#include "harness/cuda/device_info.hpp"
+#include "harness/cuda/lt_gemm.hpp"
+#include "harness/registry.hpp"
+#include "kernels/s2lc.cuh"
+#include "methods/s2lc/s2lc_method.hpp"
+#include "workloads/adapter_projection/device_data.hpp"
+
+namespace lrb::cuda {
+namespace {
+
+kernels::S2lcLayout kernel_layout(s2lc::Layout l) {
+  switch (l) {
+    case s2lc::Layout::u8x2: return kernels::S2lcLayout::u8x2;
+    case s2lc::Layout::packed: return kernels::S2lcLayout::packed;
+    case s2lc::Layout::fp16: return kernels::S2lcLayout::fp16;
+  }
+  return kernels::S2lcLayout::u8x2;
+}
+
+// Each adapter's code starts on a 16-byte boundary (the kernel's vector loads); the padding is counted.
+std::size_t padded(std::size_t bytes) { return (bytes + 15) / 16 * 16; }
+
+class S2lcCuda final : public CudaAdapterMethod {
+ public:
+  explicit S2lcCuda(const Params& params) : s_(params) {}
+
+  Support can_run(const Point& point, Backend) const override {
+    if (!kernels::s2lc_supported_rank(s_.R))
+      return Support::no(fmt::format("the CUDA kernel is built for basis_rank 8, 16, 32, 64 (got {})", s_.R));
+    return s2lc::can_run(s_, point);
+  }
+  double tolerance() const override { return std::numeric_limits<double>::infinity(); }
+  bool compresses_adapters() const override { return true; }
+
+  void prepare(const Problem& problem, ExecContext& ctx) override {
+    bind(problem, ctx);
+    if (device_info().cc_major < 9)
+      throw std::runtime_error(fmt::format("s2lc's kernel uses thread-block clusters (compute capability 9.0+); "
+                                           "this GPU is {}.{}", device_info().cc_major, device_info().cc_minor));
+    enc_ = s2lc::cached_encoding(*p_, s_.R, &computed_here_);
+    const cudaStream_t st = ctx_->stream();
+
+    std::vector<int> order, offset, count, adapter;
+    for (const auto& g : p_->groups) {
+      offset.push_back(static_cast<int>(order.size()));
+      count.push_back(static_cast<int>(g.tokens.size()));
+      adapter.push_back(g.adapter);
+      order.insert(order.end(), g.tokens.begin(), g.tokens.end());
+    }
+    order_.upload(order.data(), order.size(), st);
+    offset_.upload(offset.data(), offset.size(), st);
+    count_.upload(count.data(), count.size(), st);
+    adapter_.upload(adapter.data(), adapter.size(), st);
+
+    const auto layout = kernel_layout(s_.layout);
+    stride_ = 0;
+    for (const auto& e : enc_->projections)
+      stride_ = std::max(stride_, padded(kernels::s2lc_code_bytes(layout, e.d_out, e.R)));
+    proj_.clear();
+    std::vector<kernels::S2lcProjectionArgs> args;
+    for (std::size_t i = 0; i < p_->projections.size(); ++i) {
+      const auto& pp = p_->projections[i];
+      const auto& e = enc_->projections[i];
+      Projection d;
+      if (p_->with_base) d.W = upload_half(pp.W, st);
+      d.X = upload_half(pp.X, st);
+      d.V = upload_half(e.V, st);
+      std::vector<unsigned char> codes(stride_ * e.adapters.size(), 0);
+      std::vector<Half> books;
+      for (std::size_t k = 0; k < e.adapters.size(); ++k) {
+        const auto& a = e.adapters[k];
+        unsigned char* dst = codes.data() + k * stride_;
+        switch (s_.layout) {
+          case s2lc::Layout::u8x2:
+            std::copy(a.q.i1.begin(), a.q.i1.end(), dst);
+            std::copy(a.q.i2.begin(), a.q.i2.end(), dst + a.q.i1.size());
+            break;
+          case s2lc::Layout::packed: std::copy(a.packed.begin(), a.packed.end(), dst); break;
+          case s2lc::Layout::fp16:
+            std::memcpy(dst, a.u16.data(), a.u16.size() * sizeof(Half));
+            break;
+        }
+        books.insert(books.end(), a.q.codebook.c1.begin(), a.q.codebook.c1.end());
+        books.insert(books.end(), a.q.codebook.c2.begin(), a.q.codebook.c2.end());
+      }
+      d.codes.upload(codes.data(), codes.size(), st);
+      if (s_.layout != s2lc::Layout::fp16) d.codebooks.upload(as_device_half(books.data()), books.size(), st);
+      ctx_->synchronize();  // the host staging vectors go out of scope
+      args.push_back({d.X.data(), d.V.data(), y_[i].data(), d.codes.data(), d.codebooks.data(), pp.d_in, pp.d_out});
+      if (p_->with_base)
+        plan_gemm_tn(*ctx_, pp.d_out, p_->batch, pp.d_in, d.W.data(), pp.d_in, d.X.data(), pp.d_in, 0.0f, y_[i].data(),
+                     pp.d_out);
+      proj_.push_back(std::move(d));
+    }
+    args_.upload(args.data(), args.size(), st);
+    ctx_->synchronize();
+  }
+
+  void run(ExecContext&) override {
+    const kernels::S2lcGroups groups{order_.data(), offset_.data(), count_.data(), adapter_.data(),
+                                     static_cast<int>(p_->groups.size()), p_->batch};
+    if (p_->with_base)
+      for (std::size_t i = 0; i < proj_.size(); ++i) {
+        const auto& pp = p_->projections[i];
+        tuned_gemm_tn(*ctx_, pp.d_out, p_->batch, pp.d_in, 1.0f, proj_[i].W.data(), pp.d_in, proj_[i].X.data(),
+                      pp.d_in, 0.0f, y_[i].data(), pp.d_out);
+      }
+    const auto layout = kernel_layout(s_.layout);
+    if (s_.grouped) {
+      kernels::launch_s2lc(args_.data(), static_cast<int>(proj_.size()), groups, s_.R, layout, stride_, p_->with_base,
+                           ctx_->stream());
+      LRB_CUDA_CHECK_LAUNCH();
+    } else {
+      for (std::size_t i = 0; i < proj_.size(); ++i) {
+        kernels::launch_s2lc(args_.data() + i, 1, groups, s_.R, layout, stride_, p_->with_base, ctx_->stream());
+        LRB_CUDA_CHECK_LAUNCH();
+      }
+    }
+  }
+
+  Footprint footprint() const override {
+    Footprint f;
+    for (const auto& d : proj_) {
+      f.components["base_weights"] += d.W.bytes();
+      f.components["shared_bases"] += d.V.bytes();
+      f.components[s_.layout == s2lc::Layout::fp16 ? "adapters_fp16" : "indices"] += d.codes.bytes();
+      if (s_.layout != s2lc::Layout::fp16) f.components["codebooks"] += d.codebooks.bytes();
+    }
+    return f;
+  }
+  std::optional<Floor> floor(const Problem& problem) const override {
+    return s2lc::floor(static_cast<const AdapterProblem&>(problem), *enc_, s_.layout);
+  }
+  Json metrics() const override {
+    Json m = s2lc::metrics(*enc_, s_.layout, computed_here_);
+    m["launch"] = s_.grouped ? "grouped" : "per_projection";
+    m["launches_per_pass"] = (s_.grouped ? 1 : proj_.size()) + (p_->with_base ? proj_.size() : 0);
+    m["code_stride_bytes"] = stride_;
+    return m;
+  }
+
+ private:
+  struct Projection {
+    DeviceBuffer<__half> W, X, V, codebooks;
+    DeviceBuffer<unsigned char> codes;
+  };
+  s2lc::Settings s_;
+  std::shared_ptr<const s2lc::Encoding> enc_;
+  bool computed_here_ = false;
+  std::vector<Projection> proj_;
+  DeviceBuffer<int> order_, offset_, count_, adapter_;
+  DeviceBuffer<kernels::S2lcProjectionArgs> args_;
+  std::size_t stride_ = 0;
+};
+
+}  // namespace
+LRBENCH_REGISTER_CUDA_METHOD(adapter_projection, "s2lc", S2lcCuda);
+}  // namespace lrb::cuda
