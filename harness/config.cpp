@@ -238,7 +238,25 @@ void validate_claims(Validator& v, const Json& claims, const std::string& prefix
       v.error(path, "must be an object {metric, method, value, source}");
       continue;
     }
-    if (!v.known_keys(c, path, {"metric", "method", "value", "source", "unit", "point", "compare", "note"})) continue;
+    if (!v.known_keys(c, path, {"metric", "method", "value", "source", "unit", "point", "params", "compare", "note",
+                                "baseline", "rel_tol", "abs_tol"}))
+      continue;
+    for (const char* key : {"rel_tol", "abs_tol"})
+      if (c.contains(key) && (!c[key].is_number() || c[key].get<double>() < 0))
+        v.error(path + "/" + key, "must be a number >= 0");
+    if (c.contains("params") && !c["params"].is_object()) v.error(path + "/params", "must be an object of method parameters");
+    if (c.contains("baseline")) {
+      const Json& b = c["baseline"];
+      if (!b.is_object()) {
+        v.error(path + "/baseline", "must be an object {method, params, block}");
+      } else if (v.known_keys(b, path + "/baseline", {"method", "params", "block"})) {
+        for (const char* key : {"method", "block"})
+          if (b.contains(key) && (!b[key].is_string() || b[key].get<std::string>().empty()))
+            v.error(path + "/baseline/" + key, "must be a non-empty string");
+        if (b.contains("params") && !b["params"].is_object())
+          v.error(path + "/baseline/params", "must be an object of method parameters");
+      }
+    }
     for (const char* key : {"metric", "method", "source"})
       if (!c.contains(key) || !c[key].is_string() || c[key].get<std::string>().empty())
         v.error(path + "/" + key, "required: a non-empty string");

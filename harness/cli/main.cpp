@@ -4,11 +4,13 @@
 //   2  bad usage or an invalid config (nothing is written)
 //   3  the run completed but some records failed
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "analysis/claims.hpp"
 #include "analysis/report.hpp"
 #include "harness/cli/list_command.hpp"
 #include "harness/config.hpp"
@@ -18,6 +20,20 @@
 namespace {
 
 constexpr int kExitOk = 0, kExitError = 1, kExitUsage = 2, kExitFailedRecords = 3;
+
+bool has_claims(const lrb::Config& cfg) {
+  for (const auto& b : cfg.blocks)
+    if (!b.claims.empty()) return true;
+  return false;
+}
+
+// Claimed vs measured: printed, and appended to the run's markdown table.
+void print_claims(const lrb::Config& cfg, const std::vector<lrb::Json>& records, const std::filesystem::path& md) {
+  const std::string text = lrb::claims_markdown(lrb::evaluate_claims(cfg, records));
+  std::cout << "\n" << text;
+  std::ofstream out(md, std::ios::app);
+  out << "\n" << text;
+}
 
 std::optional<lrb::Config> load_or_report(const std::string& path) {
   const auto load = lrb::load_config(path);
@@ -72,6 +88,10 @@ int main(int argc, char** argv) {
   report->add_option("RESULTS", report_in, "results .jsonl")->required()->check(CLI::ExistingFile);
   report->add_option("--csv", report_csv, "CSV output (default: RESULTS with .csv)");
   report->add_option("--md", report_md, "markdown output (default: RESULTS with .md)");
+  std::string report_config;
+  report->add_option("--config", report_config,
+                     "the config that produced RESULTS: adds its claims, claimed vs measured with a verdict each")
+      ->check(CLI::ExistingFile);
 
   try {
     app.parse(argc, argv);
@@ -103,6 +123,11 @@ int main(int argc, char** argv) {
       lrb::write_csv_report(in, csv);
       lrb::write_markdown_report(in, md);
       std::cout << lrb::markdown_from_records(records);
+      if (!report_config.empty()) {
+        const auto cfg = load_or_report(report_config);
+        if (!cfg) return kExitUsage;
+        print_claims(*cfg, records, md);
+      }
       std::cerr << fmt::format("lrbench: {} records -> {} and {}\n", records.size(), csv.string(), md.string());
       return kExitOk;
     }
@@ -117,6 +142,8 @@ int main(int argc, char** argv) {
     options.progress = !quiet;
     if (parse_shard(shard, options.shard_index, options.shard_count) != 0) return kExitUsage;
     const auto summary = lrb::run_config(*cfg, options, std::cerr);
+    if (std::filesystem::exists(summary.jsonl) && has_claims(*cfg))
+      print_claims(*cfg, lrb::read_jsonl(summary.jsonl), summary.md);
     if (std::filesystem::exists(summary.jsonl))
       std::cerr << fmt::format("lrbench: records {}\n         table   {}\n         csv     {}\n", summary.jsonl.string(),
                                summary.md.string(), summary.csv.string());
