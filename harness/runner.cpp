@@ -75,8 +75,10 @@ Json hbm_not_measured(Backend backend) {
 // Drained HBM writes beyond the compulsory output writes: what a method wrote that was not its output
 // (intermediates, workspaces, or write-back of anything it dirtied in L2).
 void add_write_excess(Json& hbm, const Floor& floor) {
-  if (!hbm.value("available", false) || floor.write_bytes <= 0 || !hbm["write_drained_bytes"].is_number()) return;
-  const double excess = hbm["write_drained_bytes"].get<double>() - floor.write_bytes;
+  // Net of the counter path's own writes where the backend measured them (CUDA: hbm.idle).
+  const char* key = hbm.contains("write_drained_net_bytes") ? "write_drained_net_bytes" : "write_drained_bytes";
+  if (!hbm.value("available", false) || floor.write_bytes <= 0 || !hbm[key].is_number()) return;
+  const double excess = hbm[key].get<double>() - floor.write_bytes;
   hbm["write_excess_bytes"] = excess;
   hbm["write_excess_fraction"] = excess / floor.write_bytes;
 }

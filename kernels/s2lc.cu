@@ -13,14 +13,25 @@ namespace cg = cooperative_groups;
 
 constexpr int kThreads = 256;
 constexpr int kMaxOutputs = 2048;  // tokens x R of one chunk (T and its partials live in shared memory)
-constexpr int kMaxTokens = 128;    // tokens per chunk
-constexpr int kTile = 32;          // d_in columns staged per step of the partial T
+constexpr int kMaxTokens = 64;     // tokens per chunk
+constexpr int kTile = 128;         // d_in columns staged per step of the partial T
+constexpr int kXStride = kTile + 8;  // padded X rows: two tokens of one warp fall in different banks
 constexpr int kSlots = kMaxOutputs / kThreads;
 constexpr int kCodebook = 24;      // 16 + 8 fp16 centroids per adapter
 
 __host__ __device__ constexpr int chunk_tokens(int R) {
   return (kMaxOutputs / R) < kMaxTokens ? (kMaxOutputs / R) : kMaxTokens;
 }
+
+// X tile, V tile, partial and reduced T, codebooks, token indices (the kernel's carving, in that order).
+constexpr std::size_t smem_bytes(int R, int tb) {
+  return sizeof(__half) * (static_cast<std::size_t>(tb) * kXStride + static_cast<std::size_t>(kTile) * R) +
+         sizeof(float) * (2 * static_cast<std::size_t>(tb) * R + static_cast<std::size_t>(tb) * kCodebook) +
+         sizeof(int) * static_cast<std::size_t>(tb);
+}
+static_assert(smem_bytes(8, chunk_tokens(8)) <= 48 * 1024 && smem_bytes(16, chunk_tokens(16)) <= 48 * 1024 &&
+                  smem_bytes(32, chunk_tokens(32)) <= 48 * 1024 && smem_bytes(64, chunk_tokens(64)) <= 48 * 1024,
+              "shared memory above the default 48 KiB");
 
 // One row (R elements) of U_k, decoded to fp32. The raw bytes are read through the read-only path before
 // any arithmetic so that the loads of a thread's rows can be in flight together.
@@ -95,44 +106,59 @@ struct RowCode {
 };
 
 template <int R, int L>
-__global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads)
-    s2lc_forward(const S2lcProjectionArgs* __restrict__ all, S2lcGroups groups, std::size_t code_stride,
-                 bool accumulate) {
+__global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads, R <= 16 ? 3 : 2)
+    s2lc_forward(const S2lcProjectionArgs* __restrict__ all, S2lcGroups groups, int tb_max, bool accumulate) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap();  // built for an architecture without thread-block clusters (the method refuses before launching)
 #else
   cg::cluster_group cluster = cg::this_cluster();
   const S2lcProjectionArgs a = all[blockIdx.y];
   const int rank = static_cast<int>(cluster.block_rank());
-  constexpr int TB = chunk_tokens(R);
 
-  extern __shared__ float smem[];
-  float* part = smem;                                    // TB x R partial T of this CTA's d_in slice
-  float* T = part + TB * R;                              // TB x R, reduced over the cluster
-  float* cbs = T + TB * R;                               // TB groups x 24 codebook entries, fp32
-  __half* xs = reinterpret_cast<__half*>(cbs + TB * kCodebook);  // TB x kTile
-  __half* vs = xs + TB * kTile;                          // kTile x R
+  // Shared memory, carved for tb_max = min(batch, chunk_tokens(R)) tokens per chunk.
+  extern __shared__ __align__(16) unsigned char smem_raw[];
+  __half* xs = reinterpret_cast<__half*>(smem_raw);          // tb_max x kXStride: X rows of this slice tile
+  __half* vs = xs + tb_max * kXStride;                        // kTile x R: V rows of this slice tile
+  float* part = reinterpret_cast<float*>(vs + kTile * R);     // tb_max x R partial T of this CTA's d_in slice
+  float* T = part + tb_max * R;                               // tb_max x R, reduced over the cluster
+  float* cbs = T + tb_max * R;                                // tb_max groups x 24 codebook entries, fp32
+  int* tok = reinterpret_cast<int*>(cbs + tb_max * kCodebook);  // token of each chunk position
 
-  const int slice = (a.d_in + kS2lcCluster - 1) / kS2lcCluster;
+  // d_in slices start on multiples of 8 so the staging loads are 16-byte vectors when d_in % 8 == 0.
+  const bool vec = a.d_in % 8 == 0;
+  const int slice = ((a.d_in + kS2lcCluster - 1) / kS2lcCluster + 7) / 8 * 8;
   const int i_begin = min(a.d_in, rank * slice), i_end = min(a.d_in, i_begin + slice);
   const int rows = (a.d_out + kS2lcCluster - 1) / kS2lcCluster;
   const int j_begin = min(a.d_out, rank * rows), j_end = min(a.d_out, j_begin + rows);
 
-  for (int p0 = 0; p0 < groups.batch; p0 += TB) {
-    const int tb = min(TB, groups.batch - p0);
-    // 1. Partial T over this CTA's slice of d_in.
+  for (int p0 = 0; p0 < groups.batch; p0 += tb_max) {
+    const int tb = min(tb_max, groups.batch - p0);
+    for (int p = threadIdx.x; p < tb; p += kThreads) tok[p] = groups.order[p0 + p];
+    __syncthreads();
+    // 1. Partial T over this CTA's slice of d_in, in tiles of kTile columns staged in shared memory.
     float acc[kSlots];
 #pragma unroll
     for (int s = 0; s < kSlots; ++s) acc[s] = 0.0f;
     for (int i0 = i_begin; i0 < i_end; i0 += kTile) {
       const int w = min(kTile, i_end - i0);
-      for (int e = threadIdx.x; e < tb * kTile; e += kThreads) {
-        const int p = e / kTile, ii = e % kTile;
-        xs[e] = ii < w ? a.X[static_cast<std::size_t>(groups.order[p0 + p]) * a.d_in + i0 + ii] : __float2half(0.0f);
-      }
-      for (int e = threadIdx.x; e < kTile * R; e += kThreads) {
-        const int ii = e / R;
-        vs[e] = ii < w ? a.V[static_cast<std::size_t>(i0) * R + e] : __float2half(0.0f);
+      if (vec) {
+        for (int e = threadIdx.x; e < tb * (kTile / 8); e += kThreads) {
+          const int p = e / (kTile / 8), c = 8 * (e % (kTile / 8));
+          uint4 v = make_uint4(0, 0, 0, 0);
+          if (c < w) v = __ldg(reinterpret_cast<const uint4*>(a.X + static_cast<std::size_t>(tok[p]) * a.d_in + i0 + c));
+          *reinterpret_cast<uint4*>(xs + p * kXStride + c) = v;
+        }
+        const uint4* vsrc = reinterpret_cast<const uint4*>(a.V + static_cast<std::size_t>(i0) * R);
+        for (int e = threadIdx.x; e < kTile * R / 8; e += kThreads)
+          reinterpret_cast<uint4*>(vs)[e] = 8 * e < w * R ? __ldg(vsrc + e) : make_uint4(0, 0, 0, 0);
+      } else {
+        for (int e = threadIdx.x; e < tb * kTile; e += kThreads) {
+          const int p = e / kTile, ii = e % kTile;
+          xs[p * kXStride + ii] =
+              ii < w ? a.X[static_cast<std::size_t>(tok[p]) * a.d_in + i0 + ii] : __float2half(0.0f);
+        }
+        for (int e = threadIdx.x; e < kTile * R; e += kThreads)
+          vs[e] = e < w * R ? a.V[static_cast<std::size_t>(i0) * R + e] : __float2half(0.0f);
       }
       __syncthreads();
 #pragma unroll
@@ -140,8 +166,11 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads)
         const int o = threadIdx.x + s * kThreads;
         if (o < tb * R) {
           const int p = o / R, r = o % R;
-#pragma unroll 8
-          for (int ii = 0; ii < kTile; ++ii) acc[s] += __half2float(xs[p * kTile + ii]) * __half2float(vs[ii * R + r]);
+          const __half* x = xs + p * kXStride;
+          float sum = 0.0f;
+#pragma unroll 16
+          for (int ii = 0; ii < kTile; ++ii) sum += __half2float(x[ii]) * __half2float(vs[ii * R + r]);
+          acc[s] += sum;
         }
       }
       __syncthreads();
@@ -173,7 +202,7 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads)
 
     // 3. This CTA's rows of U_k for each group, decoded in registers, applied to the group's tokens.
     for (int g = g_first; g < g_last; ++g) {
-      const unsigned char* code = a.codes + static_cast<std::size_t>(groups.adapter[g]) * code_stride;
+      const unsigned char* code = a.codes + static_cast<std::size_t>(groups.adapter[g]) * a.code_stride;
       const float* cb = cbs + (g - g_first) * kCodebook;
       const int q_begin = max(groups.offset[g], p0), q_end = min(groups.offset[g] + groups.count[g], p0 + tb);
       for (int j = j_begin + threadIdx.x; j < j_end; j += 2 * kThreads) {
@@ -195,7 +224,7 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads)
             y0 += u0[e] * t[e];
             y1 += u1[e] * t[e];
           }
-          __half* yrow = a.Y + static_cast<std::size_t>(groups.order[q]) * a.d_out;
+          __half* yrow = a.Y + static_cast<std::size_t>(tok[q - p0]) * a.d_out;
           if (accumulate) y0 += __half2float(yrow[j]);
           yrow[j] = __float2half(y0);
           if (j2 < j_end) {
@@ -205,29 +234,26 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads)
         }
       }
     }
-    __syncthreads();  // the next chunk overwrites xs, vs, T and the codebooks
+    __syncthreads();  // the next chunk overwrites tok, xs, vs, T and the codebooks
   }
 #endif
 }
 
 template <int R, int L>
-void launch_typed(const S2lcProjectionArgs* args, int n, const S2lcGroups& g, std::size_t stride, bool accumulate,
-                  cudaStream_t stream) {
-  constexpr int TB = chunk_tokens(R);
-  const std::size_t smem = sizeof(float) * (2 * TB * R + TB * kCodebook) + sizeof(__half) * (TB * kTile + kTile * R);
-  static_assert(sizeof(float) * (2 * TB * R + TB * kCodebook) + sizeof(__half) * (TB * kTile + kTile * R) <= 48 * 1024,
-                "shared memory above the default 48 KiB");
+void launch_typed(const S2lcProjectionArgs* args, int n, const S2lcGroups& g, bool accumulate, cudaStream_t stream) {
+  const int tb_max = g.batch < chunk_tokens(R) ? g.batch : chunk_tokens(R);
+  const std::size_t smem = smem_bytes(R, tb_max);
   const dim3 grid(kS2lcCluster, static_cast<unsigned>(n));
-  s2lc_forward<R, L><<<grid, kThreads, smem, stream>>>(args, g, stride, accumulate);
+  s2lc_forward<R, L><<<grid, kThreads, smem, stream>>>(args, g, tb_max, accumulate);
 }
 
 template <int R>
-void launch_layout(S2lcLayout layout, const S2lcProjectionArgs* args, int n, const S2lcGroups& g, std::size_t stride,
-                   bool accumulate, cudaStream_t stream) {
+void launch_layout(S2lcLayout layout, const S2lcProjectionArgs* args, int n, const S2lcGroups& g, bool accumulate,
+                   cudaStream_t stream) {
   switch (layout) {
-    case S2lcLayout::u8x2: return launch_typed<R, 0>(args, n, g, stride, accumulate, stream);
-    case S2lcLayout::packed: return launch_typed<R, 1>(args, n, g, stride, accumulate, stream);
-    case S2lcLayout::fp16: return launch_typed<R, 2>(args, n, g, stride, accumulate, stream);
+    case S2lcLayout::u8x2: return launch_typed<R, 0>(args, n, g, accumulate, stream);
+    case S2lcLayout::packed: return launch_typed<R, 1>(args, n, g, accumulate, stream);
+    case S2lcLayout::fp16: return launch_typed<R, 2>(args, n, g, accumulate, stream);
   }
 }
 
@@ -246,13 +272,13 @@ std::size_t s2lc_code_bytes(S2lcLayout layout, int d_out, int R) {
 bool s2lc_supported_rank(int R) { return R == 8 || R == 16 || R == 32 || R == 64; }
 
 void launch_s2lc(const S2lcProjectionArgs* args, int n_projections, const S2lcGroups& groups, int R,
-                 S2lcLayout layout, std::size_t code_stride, bool accumulate, cudaStream_t stream) {
+                 S2lcLayout layout, bool accumulate, cudaStream_t stream) {
   if (n_projections <= 0 || groups.batch <= 0) return;
   switch (R) {
-    case 8: return launch_layout<8>(layout, args, n_projections, groups, code_stride, accumulate, stream);
-    case 16: return launch_layout<16>(layout, args, n_projections, groups, code_stride, accumulate, stream);
-    case 32: return launch_layout<32>(layout, args, n_projections, groups, code_stride, accumulate, stream);
-    case 64: return launch_layout<64>(layout, args, n_projections, groups, code_stride, accumulate, stream);
+    case 8: return launch_layout<8>(layout, args, n_projections, groups, accumulate, stream);
+    case 16: return launch_layout<16>(layout, args, n_projections, groups, accumulate, stream);
+    case 32: return launch_layout<32>(layout, args, n_projections, groups, accumulate, stream);
+    case 64: return launch_layout<64>(layout, args, n_projections, groups, accumulate, stream);
     default: throw std::invalid_argument("launch_s2lc: R=" + std::to_string(R) + " not instantiated (8, 16, 32, 64)");
   }
 }

@@ -21,9 +21,10 @@ struct S2lcProjectionArgs {
   const __half* X;               // batch x d_in
   const __half* V;               // d_in x R
   __half* Y;                     // batch x d_out
-  const unsigned char* codes;    // K adapters' codes, code_stride bytes apart
+  const unsigned char* codes;    // K adapters' codes, code_stride bytes apart (a multiple of 16)
   const __half* codebooks;       // K x 24: c1[16] then c2[8] (u8x2, packed)
   int d_in, d_out;
+  std::size_t code_stride;
 };
 
 // Tokens sorted by adapter group: order[position] = token; group g covers positions
@@ -45,6 +46,6 @@ bool s2lc_supported_rank(int R);
 // Runs the projections args[0 .. n_projections) (args is a device array). accumulate: Y += adapter part
 // (Y holds the base output), else Y = adapter part. Requires compute capability 9.0 (clusters).
 void launch_s2lc(const S2lcProjectionArgs* args, int n_projections, const S2lcGroups& groups, int R,
-                 S2lcLayout layout, std::size_t code_stride, bool accumulate, cudaStream_t stream);
+                 S2lcLayout layout, bool accumulate, cudaStream_t stream);
 
 }  // namespace lrb::kernels

@@ -35,6 +35,7 @@ class CudaContext final : public ExecContext {
   // NVTX push/pop ranges around the counted execution, one per '/'-separated part of the name.
   void range_push(const std::string& name);
   void range_pop();
+  const Json& idle_counter_traffic();
   TimingResult time_events(const std::function<void()>& run, const MeasureOptions& options, bool cold);
   TimingResult time_graph(Method& method, const MeasureOptions& options, const PreparedCopyFactory& make_copy);
 
