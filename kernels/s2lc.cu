@@ -105,8 +105,15 @@ struct RowCode {
   }
 };
 
+// Occupancy target and rows decoded per thread at once, chosen so that no instantiation spills registers:
+// spills are local-memory writes, and with a thousand CTAs they reach HBM (v2 measured 3-24 MB of them).
+template <int R>
+constexpr int kMinBlocks = R <= 32 ? 2 : 1;
+template <int R>
+constexpr int kRows = R <= 16 ? 2 : 1;
+
 template <int R, int L>
-__global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads, R <= 16 ? 3 : 2)
+__global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads, kMinBlocks<R>)
     s2lc_forward(const S2lcProjectionArgs* __restrict__ all, S2lcGroups groups, int tb_max, bool accumulate) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap();  // built for an architecture without thread-block clusters (the method refuses before launching)
@@ -205,31 +212,30 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
       const unsigned char* code = a.codes + static_cast<std::size_t>(groups.adapter[g]) * a.code_stride;
       const float* cb = cbs + (g - g_first) * kCodebook;
       const int q_begin = max(groups.offset[g], p0), q_end = min(groups.offset[g] + groups.count[g], p0 + tb);
-      for (int j = j_begin + threadIdx.x; j < j_end; j += 2 * kThreads) {
-        const int j2 = j + kThreads;
-        RowCode<R, L> c0, c1;
-        c0.load(code, a.d_out, j);
-        if (j2 < j_end) c1.load(code, a.d_out, j2);
-        float u0[R], u1[R];
+      constexpr int N = kRows<R>;
+      for (int j0 = j_begin + threadIdx.x; j0 < j_end; j0 += N * kThreads) {
+        // Issue the loads of all N rows before decoding any (they are independent).
+        RowCode<R, L> c[N];
 #pragma unroll
-        for (int e = 0; e < R; ++e) {
-          u0[e] = c0.value(e, cb);
-          u1[e] = j2 < j_end ? c1.value(e, cb) : 0.0f;
-        }
+        for (int n = 0; n < N; ++n)
+          if (j0 + n * kThreads < j_end) c[n].load(code, a.d_out, j0 + n * kThreads);
+        float u[N][R];
+#pragma unroll
+        for (int n = 0; n < N; ++n)
+#pragma unroll
+          for (int e = 0; e < R; ++e) u[n][e] = j0 + n * kThreads < j_end ? c[n].value(e, cb) : 0.0f;
         for (int q = q_begin; q < q_end; ++q) {
           const float* t = T + (q - p0) * R;
-          float y0 = 0.0f, y1 = 0.0f;
-#pragma unroll
-          for (int e = 0; e < R; ++e) {
-            y0 += u0[e] * t[e];
-            y1 += u1[e] * t[e];
-          }
           __half* yrow = a.Y + static_cast<std::size_t>(tok[q - p0]) * a.d_out;
-          if (accumulate) y0 += __half2float(yrow[j]);
-          yrow[j] = __float2half(y0);
-          if (j2 < j_end) {
-            if (accumulate) y1 += __half2float(yrow[j2]);
-            yrow[j2] = __float2half(y1);
+#pragma unroll
+          for (int n = 0; n < N; ++n) {
+            const int j = j0 + n * kThreads;
+            if (j >= j_end) break;
+            float y = 0.0f;
+#pragma unroll
+            for (int e = 0; e < R; ++e) y += u[n][e] * t[e];
+            if (accumulate) y += __half2float(yrow[j]);
+            yrow[j] = __float2half(y);
           }
         }
       }
@@ -270,6 +276,31 @@ std::size_t s2lc_code_bytes(S2lcLayout layout, int d_out, int R) {
 }
 
 bool s2lc_supported_rank(int R) { return R == 8 || R == 16 || R == 32 || R == 64; }
+
+namespace {
+template <int R>
+std::size_t local_bytes(S2lcLayout layout) {
+  cudaFuncAttributes attr{};
+  cudaError_t e = cudaSuccess;
+  switch (layout) {
+    case S2lcLayout::u8x2: e = cudaFuncGetAttributes(&attr, s2lc_forward<R, 0>); break;
+    case S2lcLayout::packed: e = cudaFuncGetAttributes(&attr, s2lc_forward<R, 1>); break;
+    case S2lcLayout::fp16: e = cudaFuncGetAttributes(&attr, s2lc_forward<R, 2>); break;
+  }
+  if (e != cudaSuccess) throw std::runtime_error(std::string("cudaFuncGetAttributes: ") + cudaGetErrorString(e));
+  return attr.localSizeBytes;
+}
+}  // namespace
+
+std::size_t s2lc_local_memory_bytes(int R, S2lcLayout layout) {
+  switch (R) {
+    case 8: return local_bytes<8>(layout);
+    case 16: return local_bytes<16>(layout);
+    case 32: return local_bytes<32>(layout);
+    case 64: return local_bytes<64>(layout);
+    default: throw std::invalid_argument("s2lc_local_memory_bytes: R=" + std::to_string(R) + " not instantiated");
+  }
+}
 
 void launch_s2lc(const S2lcProjectionArgs* args, int n_projections, const S2lcGroups& groups, int R,
                  S2lcLayout layout, bool accumulate, cudaStream_t stream) {

@@ -43,6 +43,10 @@ std::size_t s2lc_code_bytes(S2lcLayout layout, int d_out, int R);
 // Whether the kernel is instantiated for R (8, 16, 32, 64).
 bool s2lc_supported_rank(int R);
 
+// Local memory (register spills) per thread of the kernel for R and a layout: spills are global-memory
+// writes, which would break the "only Y is written" property, so the kernels are built to have none.
+std::size_t s2lc_local_memory_bytes(int R, S2lcLayout layout);
+
 // Runs the projections args[0 .. n_projections) (args is a device array). accumulate: Y += adapter part
 // (Y holds the base output), else Y = adapter part. Requires compute capability 9.0 (clusters).
 void launch_s2lc(const S2lcProjectionArgs* args, int n_projections, const S2lcGroups& groups, int R,

@@ -13,6 +13,7 @@
 #include "harness/cuda/hbm_counters.hpp"
 #include "harness/cuda/lt_gemm.hpp"
 #include "harness/env.hpp"
+#include "kernels/s2lc.cuh"
 #include "tests/support/method_check.hpp"
 #include "workloads/adapter_projection/method_base.hpp"
 #include "workloads/kv_compression/device_data.hpp"
@@ -240,6 +241,13 @@ TEST(HbmCounters, HotReadsAlmostNothingOfAWeightColdReadsInFull) {
   // "~0": activations, output and cuBLAS's own reads remain; the weight itself comes from L2.
   EXPECT_LT(hot["read_bytes"].get<double>(), 0.10 * weight) << hot.dump();
   std::cout << "cold read " << cold["read_bytes"] << " B, hot read " << hot["read_bytes"] << " B\n";
+}
+
+TEST(S2lcKernel, NoInstantiationSpillsToLocalMemory) {
+  REQUIRE_GPU();
+  for (int R : {8, 16, 32, 64})
+    for (auto layout : {kernels::S2lcLayout::u8x2, kernels::S2lcLayout::packed, kernels::S2lcLayout::fp16})
+      EXPECT_EQ(kernels::s2lc_local_memory_bytes(R, layout), 0u) << "R=" << R << " layout " << static_cast<int>(layout);
 }
 
 TEST(HbmCounters, S2lcWritesItsOutputAndLittleElse) {
