@@ -14,8 +14,8 @@ namespace cg = cooperative_groups;
 constexpr int kThreads = 256;
 constexpr int kMaxOutputs = 2048;  // tokens x R of one chunk (T and its partials live in shared memory)
 constexpr int kMaxTokens = 64;     // tokens per chunk
-constexpr int kTile = 128;         // d_in columns staged per step of the partial T
-constexpr int kXStride = kTile + 8;  // padded X rows: two tokens of one warp fall in different banks
+constexpr int kXPad = 8;           // X rows in shared memory are padded: two tokens of a warp in different banks
+constexpr std::size_t kSmemBudget = 48 * 1024;
 constexpr int kSlots = kMaxOutputs / kThreads;
 constexpr int kCodebook = 24;      // 16 + 8 fp16 centroids per adapter
 
@@ -23,15 +23,29 @@ __host__ __device__ constexpr int chunk_tokens(int R) {
   return (kMaxOutputs / R) < kMaxTokens ? (kMaxOutputs / R) : kMaxTokens;
 }
 
-// X tile, V tile, partial and reduced T, codebooks, token indices (the kernel's carving, in that order).
-constexpr std::size_t smem_bytes(int R, int tb) {
-  return sizeof(__half) * (static_cast<std::size_t>(tb) * kXStride + static_cast<std::size_t>(kTile) * R) +
+// X tile (tb x (tile + pad)), V tile (tile x R), partial and reduced T, codebooks, token indices: the
+// kernel's carving, in that order.
+constexpr std::size_t smem_bytes(int R, int tb, int tile) {
+  return sizeof(__half) * (static_cast<std::size_t>(tb) * (tile + kXPad) + static_cast<std::size_t>(tile) * R) +
          sizeof(float) * (2 * static_cast<std::size_t>(tb) * R + static_cast<std::size_t>(tb) * kCodebook) +
          sizeof(int) * static_cast<std::size_t>(tb);
 }
-static_assert(smem_bytes(8, chunk_tokens(8)) <= 48 * 1024 && smem_bytes(16, chunk_tokens(16)) <= 48 * 1024 &&
-                  smem_bytes(32, chunk_tokens(32)) <= 48 * 1024 && smem_bytes(64, chunk_tokens(64)) <= 48 * 1024,
-              "shared memory above the default 48 KiB");
+static_assert(smem_bytes(8, chunk_tokens(8), 128) <= kSmemBudget && smem_bytes(16, chunk_tokens(16), 128) <= kSmemBudget &&
+                  smem_bytes(32, chunk_tokens(32), 128) <= kSmemBudget &&
+                  smem_bytes(64, chunk_tokens(64), 128) <= kSmemBudget,
+              "a 128-column tile must fit the default 48 KiB of shared memory");
+
+// d_in columns per CTA of a cluster (a multiple of 8, so 16-byte staging loads stay aligned).
+__host__ __device__ constexpr int slice_of(int d_in) { return ((d_in + kS2lcCluster - 1) / kS2lcCluster + 7) / 8 * 8; }
+
+// The widest tile (a multiple of 8, at least 128 or the slice) that fits the budget: the whole slice where
+// it fits, so the partial T needs one round of loads instead of one per tile (v4).
+int tile_columns(int R, int tb, int max_d_in) {
+  const int slice = slice_of(max_d_in);
+  int tile = slice;
+  while (tile > 128 && smem_bytes(R, tb, tile) > kSmemBudget) tile -= 8;
+  return tile < 128 ? (slice < 128 ? slice : 128) : tile;
+}
 
 // One row (R elements) of U_k, decoded to fp32. The raw bytes are read through the read-only path before
 // any arithmetic so that the loads of a thread's rows can be in flight together.
@@ -114,7 +128,7 @@ constexpr int kRows = R <= 16 ? 2 : 1;
 
 template <int R, int L>
 __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads, kMinBlocks<R>)
-    s2lc_forward(const S2lcProjectionArgs* __restrict__ all, S2lcGroups groups, int tb_max, bool accumulate) {
+    s2lc_forward(const S2lcProjectionArgs* __restrict__ all, S2lcGroups groups, int tb_max, int tile, bool accumulate) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap();  // built for an architecture without thread-block clusters (the method refuses before launching)
 #else
@@ -124,16 +138,17 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
 
   // Shared memory, carved for tb_max = min(batch, chunk_tokens(R)) tokens per chunk.
   extern __shared__ __align__(16) unsigned char smem_raw[];
-  __half* xs = reinterpret_cast<__half*>(smem_raw);          // tb_max x kXStride: X rows of this slice tile
-  __half* vs = xs + tb_max * kXStride;                        // kTile x R: V rows of this slice tile
-  float* part = reinterpret_cast<float*>(vs + kTile * R);     // tb_max x R partial T of this CTA's d_in slice
+  const int xstride = tile + kXPad;
+  __half* xs = reinterpret_cast<__half*>(smem_raw);          // tb_max x xstride: X rows of this slice tile
+  __half* vs = xs + tb_max * xstride;                         // tile x R: V rows of this slice tile
+  float* part = reinterpret_cast<float*>(vs + tile * R);      // tb_max x R partial T of this CTA's d_in slice
   float* T = part + tb_max * R;                               // tb_max x R, reduced over the cluster
   float* cbs = T + tb_max * R;                                // tb_max groups x 24 codebook entries, fp32
   int* tok = reinterpret_cast<int*>(cbs + tb_max * kCodebook);  // token of each chunk position
 
   // d_in slices start on multiples of 8 so the staging loads are 16-byte vectors when d_in % 8 == 0.
   const bool vec = a.d_in % 8 == 0;
-  const int slice = ((a.d_in + kS2lcCluster - 1) / kS2lcCluster + 7) / 8 * 8;
+  const int slice = slice_of(a.d_in);
   const int i_begin = min(a.d_in, rank * slice), i_end = min(a.d_in, i_begin + slice);
   const int rows = (a.d_out + kS2lcCluster - 1) / kS2lcCluster;
   const int j_begin = min(a.d_out, rank * rows), j_end = min(a.d_out, j_begin + rows);
@@ -146,26 +161,25 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
     float acc[kSlots];
 #pragma unroll
     for (int s = 0; s < kSlots; ++s) acc[s] = 0.0f;
-    for (int i0 = i_begin; i0 < i_end; i0 += kTile) {
-      const int w = min(kTile, i_end - i0);
+    for (int i0 = i_begin; i0 < i_end; i0 += tile) {
+      const int w = min(tile, i_end - i0);  // a multiple of 8 on the vector path
       if (vec) {
-        for (int e = threadIdx.x; e < tb * (kTile / 8); e += kThreads) {
-          const int p = e / (kTile / 8), c = 8 * (e % (kTile / 8));
-          uint4 v = make_uint4(0, 0, 0, 0);
-          if (c < w) v = __ldg(reinterpret_cast<const uint4*>(a.X + static_cast<std::size_t>(tok[p]) * a.d_in + i0 + c));
-          *reinterpret_cast<uint4*>(xs + p * kXStride + c) = v;
+        const int w8 = w / 8;
+#pragma unroll 4
+        for (int e = threadIdx.x; e < tb * w8; e += kThreads) {
+          const int p = e / w8, c = 8 * (e % w8);
+          *reinterpret_cast<uint4*>(xs + p * xstride + c) =
+              __ldg(reinterpret_cast<const uint4*>(a.X + static_cast<std::size_t>(tok[p]) * a.d_in + i0 + c));
         }
         const uint4* vsrc = reinterpret_cast<const uint4*>(a.V + static_cast<std::size_t>(i0) * R);
-        for (int e = threadIdx.x; e < kTile * R / 8; e += kThreads)
-          reinterpret_cast<uint4*>(vs)[e] = 8 * e < w * R ? __ldg(vsrc + e) : make_uint4(0, 0, 0, 0);
+#pragma unroll 4
+        for (int e = threadIdx.x; e < w * R / 8; e += kThreads) reinterpret_cast<uint4*>(vs)[e] = __ldg(vsrc + e);
       } else {
-        for (int e = threadIdx.x; e < tb * kTile; e += kThreads) {
-          const int p = e / kTile, ii = e % kTile;
-          xs[p * kXStride + ii] =
-              ii < w ? a.X[static_cast<std::size_t>(tok[p]) * a.d_in + i0 + ii] : __float2half(0.0f);
+        for (int e = threadIdx.x; e < tb * w; e += kThreads) {
+          const int p = e / w, ii = e % w;
+          xs[p * xstride + ii] = a.X[static_cast<std::size_t>(tok[p]) * a.d_in + i0 + ii];
         }
-        for (int e = threadIdx.x; e < kTile * R; e += kThreads)
-          vs[e] = e < w * R ? a.V[static_cast<std::size_t>(i0) * R + e] : __float2half(0.0f);
+        for (int e = threadIdx.x; e < w * R; e += kThreads) vs[e] = a.V[static_cast<std::size_t>(i0) * R + e];
       }
       __syncthreads();
 #pragma unroll
@@ -173,10 +187,10 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
         const int o = threadIdx.x + s * kThreads;
         if (o < tb * R) {
           const int p = o / R, r = o % R;
-          const __half* x = xs + p * kXStride;
+          const __half* x = xs + p * xstride;
           float sum = 0.0f;
-#pragma unroll 16
-          for (int ii = 0; ii < kTile; ++ii) sum += __half2float(x[ii]) * __half2float(vs[ii * R + r]);
+#pragma unroll 8
+          for (int ii = 0; ii < w; ++ii) sum += __half2float(x[ii]) * __half2float(vs[ii * R + r]);
           acc[s] += sum;
         }
       }
@@ -246,20 +260,22 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
 }
 
 template <int R, int L>
-void launch_typed(const S2lcProjectionArgs* args, int n, const S2lcGroups& g, bool accumulate, cudaStream_t stream) {
+void launch_typed(const S2lcProjectionArgs* args, int n, const S2lcGroups& g, int max_d_in, bool accumulate,
+                  cudaStream_t stream) {
   const int tb_max = g.batch < chunk_tokens(R) ? g.batch : chunk_tokens(R);
-  const std::size_t smem = smem_bytes(R, tb_max);
+  const int tile = tile_columns(R, tb_max, max_d_in);
+  const std::size_t smem = smem_bytes(R, tb_max, tile);
   const dim3 grid(kS2lcCluster, static_cast<unsigned>(n));
-  s2lc_forward<R, L><<<grid, kThreads, smem, stream>>>(args, g, tb_max, accumulate);
+  s2lc_forward<R, L><<<grid, kThreads, smem, stream>>>(args, g, tb_max, tile, accumulate);
 }
 
 template <int R>
-void launch_layout(S2lcLayout layout, const S2lcProjectionArgs* args, int n, const S2lcGroups& g, bool accumulate,
-                   cudaStream_t stream) {
+void launch_layout(S2lcLayout layout, const S2lcProjectionArgs* args, int n, const S2lcGroups& g, int max_d_in,
+                   bool accumulate, cudaStream_t stream) {
   switch (layout) {
-    case S2lcLayout::u8x2: return launch_typed<R, 0>(args, n, g, accumulate, stream);
-    case S2lcLayout::packed: return launch_typed<R, 1>(args, n, g, accumulate, stream);
-    case S2lcLayout::fp16: return launch_typed<R, 2>(args, n, g, accumulate, stream);
+    case S2lcLayout::u8x2: return launch_typed<R, 0>(args, n, g, max_d_in, accumulate, stream);
+    case S2lcLayout::packed: return launch_typed<R, 1>(args, n, g, max_d_in, accumulate, stream);
+    case S2lcLayout::fp16: return launch_typed<R, 2>(args, n, g, max_d_in, accumulate, stream);
   }
 }
 
@@ -303,13 +319,13 @@ std::size_t s2lc_local_memory_bytes(int R, S2lcLayout layout) {
 }
 
 void launch_s2lc(const S2lcProjectionArgs* args, int n_projections, const S2lcGroups& groups, int R,
-                 S2lcLayout layout, bool accumulate, cudaStream_t stream) {
+                 S2lcLayout layout, int max_d_in, bool accumulate, cudaStream_t stream) {
   if (n_projections <= 0 || groups.batch <= 0) return;
   switch (R) {
-    case 8: return launch_layout<8>(layout, args, n_projections, groups, accumulate, stream);
-    case 16: return launch_layout<16>(layout, args, n_projections, groups, accumulate, stream);
-    case 32: return launch_layout<32>(layout, args, n_projections, groups, accumulate, stream);
-    case 64: return launch_layout<64>(layout, args, n_projections, groups, accumulate, stream);
+    case 8: return launch_layout<8>(layout, args, n_projections, groups, max_d_in, accumulate, stream);
+    case 16: return launch_layout<16>(layout, args, n_projections, groups, max_d_in, accumulate, stream);
+    case 32: return launch_layout<32>(layout, args, n_projections, groups, max_d_in, accumulate, stream);
+    case 64: return launch_layout<64>(layout, args, n_projections, groups, max_d_in, accumulate, stream);
     default: throw std::invalid_argument("launch_s2lc: R=" + std::to_string(R) + " not instantiated (8, 16, 32, 64)");
   }
 }

@@ -49,7 +49,8 @@ std::size_t s2lc_local_memory_bytes(int R, S2lcLayout layout);
 
 // Runs the projections args[0 .. n_projections) (args is a device array). accumulate: Y += adapter part
 // (Y holds the base output), else Y = adapter part. Requires compute capability 9.0 (clusters).
+// max_d_in: the largest d_in among them (sizes the shared-memory tile of X and V).
 void launch_s2lc(const S2lcProjectionArgs* args, int n_projections, const S2lcGroups& groups, int R,
-                 S2lcLayout layout, bool accumulate, cudaStream_t stream);
+                 S2lcLayout layout, int max_d_in, bool accumulate, cudaStream_t stream);
 
 }  // namespace lrb::kernels

@@ -99,6 +99,8 @@ class S2lcCuda final : public CudaAdapterMethod {
       proj_.push_back(std::move(d));
     }
     if (p_->with_base) base_.plan(base, *ctx_);
+    max_d_in_ = 0;
+    for (const auto& pp : p_->projections) max_d_in_ = std::max(max_d_in_, pp.d_in);
     args_.upload(args.data(), args.size(), st);
     ctx_->synchronize();
   }
@@ -109,12 +111,13 @@ class S2lcCuda final : public CudaAdapterMethod {
     if (p_->with_base) base_.run(*ctx_);
     const auto layout = kernel_layout(s_.layout);
     if (s_.grouped) {
-      kernels::launch_s2lc(args_.data(), static_cast<int>(proj_.size()), groups, s_.R, layout, p_->with_base,
-                           ctx_->stream());
+      kernels::launch_s2lc(args_.data(), static_cast<int>(proj_.size()), groups, s_.R, layout, max_d_in_,
+                           p_->with_base, ctx_->stream());
       LRB_CUDA_CHECK_LAUNCH();
     } else {
       for (std::size_t i = 0; i < proj_.size(); ++i) {
-        kernels::launch_s2lc(args_.data() + i, 1, groups, s_.R, layout, p_->with_base, ctx_->stream());
+        kernels::launch_s2lc(args_.data() + i, 1, groups, s_.R, layout, p_->projections[i].d_in, p_->with_base,
+                             ctx_->stream());
         LRB_CUDA_CHECK_LAUNCH();
       }
     }
@@ -153,6 +156,7 @@ class S2lcCuda final : public CudaAdapterMethod {
   DeviceBuffer<int> order_, offset_, count_, adapter_;
   DeviceBuffer<kernels::S2lcProjectionArgs> args_;
   GroupedGemm base_;
+  int max_d_in_ = 0;
 };
 
 }  // namespace
