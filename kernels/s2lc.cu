@@ -16,17 +16,17 @@ constexpr int kMaxOutputs = 2048;  // tokens x R of one chunk (T and its partial
 constexpr int kMaxTokens = 64;     // tokens per chunk
 constexpr int kXPad = 8;           // X rows in shared memory are padded: two tokens of a warp in different banks
 constexpr std::size_t kSmemBudget = 48 * 1024;
-constexpr int kSlots = kMaxOutputs / kThreads;
 constexpr int kCodebook = 24;      // 16 + 8 fp16 centroids per adapter
 
 __host__ __device__ constexpr int chunk_tokens(int R) {
   return (kMaxOutputs / R) < kMaxTokens ? (kMaxOutputs / R) : kMaxTokens;
 }
 
-// X tile (tb x (tile + pad)), V tile (tile x R), partial and reduced T, codebooks, token indices: the
+// X tile (tb rounded up to 16, x (tile + pad)), V tile ((tile + pad) x R), partial and reduced T, codebooks, token indices: the
 // kernel's carving, in that order.
 constexpr std::size_t smem_bytes(int R, int tb, int tile) {
-  return sizeof(__half) * (static_cast<std::size_t>(tb) * (tile + kXPad) + static_cast<std::size_t>(tile) * R) +
+  return sizeof(__half) * (static_cast<std::size_t>((tb + 15) / 16 * 16) * (tile + kXPad) +
+                           static_cast<std::size_t>(tile + kXPad) * R) +
          sizeof(float) * (2 * static_cast<std::size_t>(tb) * R + static_cast<std::size_t>(tb) * kCodebook) +
          sizeof(int) * static_cast<std::size_t>(tb);
 }
@@ -121,10 +121,25 @@ struct RowCode {
 
 // Occupancy target and rows decoded per thread at once, chosen so that no instantiation spills registers:
 // spills are local-memory writes, and with a thousand CTAs they reach HBM (v2 measured 3-24 MB of them).
+// One row at a time: the next (group, row)'s codes are loaded while the current one is computed (v5).
 template <int R>
 constexpr int kMinBlocks = R <= 32 ? 2 : 1;
 template <int R>
-constexpr int kRows = R <= 16 ? 2 : 1;
+constexpr int kRows = 1;
+
+// Tensor-core tile of the partial T: C[16x8] += A[16x16] B[16x8], fp16 in, fp32 accumulate (PTX mma.sync
+// m16n8k16; fragment layouts as in the PTX ISA: lane = 4 * group + tig).
+__device__ __forceinline__ void mma_16816(float (&c)[4], std::uint32_t a0, std::uint32_t a1, std::uint32_t a2,
+                                          std::uint32_t a3, std::uint32_t b0, std::uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ std::uint32_t pack_halves(__half lo, __half hi) {
+  return static_cast<std::uint32_t>(__half_as_ushort(lo)) | (static_cast<std::uint32_t>(__half_as_ushort(hi)) << 16);
+}
 
 template <int R, int L>
 __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads, kMinBlocks<R>)
@@ -132,16 +147,19 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap();  // built for an architecture without thread-block clusters (the method refuses before launching)
 #else
+  constexpr int N = kRows<R>;
   cg::cluster_group cluster = cg::this_cluster();
   const S2lcProjectionArgs a = all[blockIdx.y];
   const int rank = static_cast<int>(cluster.block_rank());
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
 
-  // Shared memory, carved for tb_max = min(batch, chunk_tokens(R)) tokens per chunk.
+  // Shared memory, carved for tb_max tokens per chunk (X rows rounded up to the 16 of an mma tile).
   extern __shared__ __align__(16) unsigned char smem_raw[];
   const int xstride = tile + kXPad;
-  __half* xs = reinterpret_cast<__half*>(smem_raw);          // tb_max x xstride: X rows of this slice tile
-  __half* vs = xs + tb_max * xstride;                         // tile x R: V rows of this slice tile
-  float* part = reinterpret_cast<float*>(vs + tile * R);      // tb_max x R partial T of this CTA's d_in slice
+  const int tb_rows = (tb_max + 15) / 16 * 16;
+  __half* xs = reinterpret_cast<__half*>(smem_raw);          // tb_rows x xstride: X rows of this slice tile
+  __half* vs = xs + tb_rows * xstride;                        // (tile + pad) x R: V rows of this slice tile
+  float* part = reinterpret_cast<float*>(vs + xstride * R);   // tb_max x R partial T of this CTA's d_in slice
   float* T = part + tb_max * R;                               // tb_max x R, reduced over the cluster
   float* cbs = T + tb_max * R;                                // tb_max groups x 24 codebook entries, fp32
   int* tok = reinterpret_cast<int*>(cbs + tb_max * kCodebook);  // token of each chunk position
@@ -152,17 +170,43 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
   const int i_begin = min(a.d_in, rank * slice), i_end = min(a.d_in, i_begin + slice);
   const int rows = (a.d_out + kS2lcCluster - 1) / kS2lcCluster;
   const int j_begin = min(a.d_out, rank * rows), j_end = min(a.d_out, j_begin + rows);
+  // This thread's rows: j0 = j_begin + threadIdx.x + n_j-th multiple of N * kThreads, N rows each.
+  const int n_j = j_begin + static_cast<int>(threadIdx.x) < j_end
+                      ? (j_end - j_begin - static_cast<int>(threadIdx.x) + N * kThreads - 1) / (N * kThreads)
+                      : 0;
 
   for (int p0 = 0; p0 < groups.batch; p0 += tb_max) {
     const int tb = min(tb_max, groups.batch - p0);
-    for (int p = threadIdx.x; p < tb; p += kThreads) tok[p] = groups.order[p0 + p];
-    __syncthreads();
-    // 1. Partial T over this CTA's slice of d_in, in tiles of kTile columns staged in shared memory.
-    float acc[kSlots];
+    // The groups of this chunk. Their codebooks and this thread's first rows of codes are fetched before
+    // the partial T, so those loads overlap it (they do not depend on T).
+    int g_first = 0;
+    while (g_first < groups.n_groups && groups.offset[g_first] + groups.count[g_first] <= p0) ++g_first;
+    int g_last = g_first;
+    while (g_last < groups.n_groups && groups.offset[g_last] < p0 + tb) ++g_last;
+    const int n_items = (g_last - g_first) * n_j;  // (group, rows) pairs of this thread
+    auto load_item = [&](int it, RowCode<R, L>(&c)[N]) {
+      const int g = g_first + it / n_j;
+      const int j0 = j_begin + static_cast<int>(threadIdx.x) + (it % n_j) * N * kThreads;
+      const unsigned char* code = a.codes + static_cast<std::size_t>(groups.adapter[g]) * a.code_stride;
 #pragma unroll
-    for (int s = 0; s < kSlots; ++s) acc[s] = 0.0f;
+      for (int n = 0; n < N; ++n)
+        if (j0 + n * kThreads < j_end) c[n].load(code, a.d_out, j0 + n * kThreads);
+    };
+    RowCode<R, L> cur[N], nxt[N];
+    if (n_items > 0) load_item(0, cur);
+    if (L != 2)
+      for (int e = threadIdx.x; e < (g_last - g_first) * kCodebook; e += kThreads) {
+        const int g = g_first + e / kCodebook;
+        cbs[e] = __half2float(a.codebooks[static_cast<std::size_t>(groups.adapter[g]) * kCodebook + e % kCodebook]);
+      }
+    for (int p = threadIdx.x; p < tb; p += kThreads) tok[p] = groups.order[p0 + p];
+    for (int o = threadIdx.x; o < tb * R; o += kThreads) part[o] = 0.0f;
+    __syncthreads();
+
+    // 1. Partial T over this CTA's slice of d_in: tiles staged in shared memory, multiplied on tensor cores.
     for (int i0 = i_begin; i0 < i_end; i0 += tile) {
       const int w = min(tile, i_end - i0);  // a multiple of 8 on the vector path
+      const int w16 = (w + 15) / 16 * 16;   // the mma's k steps; columns [w, w16) are zero
       if (vec) {
         const int w8 = w / 8;
 #pragma unroll 4
@@ -181,80 +225,89 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
         }
         for (int e = threadIdx.x; e < w * R; e += kThreads) vs[e] = a.V[static_cast<std::size_t>(i0) * R + e];
       }
+      // Zero the k padding (and the token rows past tb: their products land in rows that are never read).
+      for (int e = threadIdx.x; e < tb_rows * (w16 - w); e += kThreads)
+        xs[(e / (w16 - w)) * xstride + w + e % (w16 - w)] = __float2half(0.0f);
+      for (int e = threadIdx.x; e < (w16 - w) * R; e += kThreads) vs[w * R + e] = __float2half(0.0f);
+      for (int e = threadIdx.x; e < (tb_rows - tb) * w; e += kThreads)
+        xs[(tb + e / w) * xstride + e % w] = __float2half(0.0f);
       __syncthreads();
-#pragma unroll
-      for (int s = 0; s < kSlots; ++s) {
-        const int o = threadIdx.x + s * kThreads;
-        if (o < tb * R) {
-          const int p = o / R, r = o % R;
-          const __half* x = xs + p * xstride;
-          float sum = 0.0f;
-#pragma unroll 8
-          for (int ii = 0; ii < w; ++ii) sum += __half2float(x[ii]) * __half2float(vs[ii * R + r]);
-          acc[s] += sum;
+      // Work items (m tile, n tile, k step), tile-major; each warp takes a contiguous range and accumulates
+      // a tile in registers until the tile changes.
+      const int m_tiles = tb_rows / 16, n_tiles = R / 8, k_steps = w16 / 16;
+      const int items = m_tiles * n_tiles * k_steps;
+      const int per_warp = (items + kThreads / 32 - 1) / (kThreads / 32);
+      const int it_begin = warp * per_warp, it_end = min(items, it_begin + per_warp);
+      const int grp = lane / 4, tig = lane % 4;
+      float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      for (int it = it_begin; it < it_end; ++it) {
+        const int tile_id = it / k_steps, ks = it % k_steps;
+        const int m0 = (tile_id / n_tiles) * 16, n0 = (tile_id % n_tiles) * 8, k0 = ks * 16;
+        const __half* xa = xs + (m0 + grp) * xstride + k0 + 2 * tig;
+        const std::uint32_t a0 = *reinterpret_cast<const std::uint32_t*>(xa);
+        const std::uint32_t a1 = *reinterpret_cast<const std::uint32_t*>(xa + 8 * xstride);
+        const std::uint32_t a2 = *reinterpret_cast<const std::uint32_t*>(xa + 8);
+        const std::uint32_t a3 = *reinterpret_cast<const std::uint32_t*>(xa + 8 * xstride + 8);
+        const __half* vb = vs + (k0 + 2 * tig) * R + n0 + grp;
+        const std::uint32_t b0 = pack_halves(vb[0], vb[R]);
+        const std::uint32_t b1 = pack_halves(vb[8 * R], vb[9 * R]);
+        mma_16816(c, a0, a1, a2, a3, b0, b1);
+        if (it + 1 == it_end || (it + 1) / k_steps != tile_id) {  // flush this tile's partial sums
+          const int r0 = m0 + grp, col = n0 + 2 * tig;
+          if (r0 < tb) {
+            atomicAdd(&part[r0 * R + col], c[0]);
+            atomicAdd(&part[r0 * R + col + 1], c[1]);
+          }
+          if (r0 + 8 < tb) {
+            atomicAdd(&part[(r0 + 8) * R + col], c[2]);
+            atomicAdd(&part[(r0 + 8) * R + col + 1], c[3]);
+          }
+          c[0] = c[1] = c[2] = c[3] = 0.0f;
         }
       }
       __syncthreads();
-    }
-#pragma unroll
-    for (int s = 0; s < kSlots; ++s) {
-      const int o = threadIdx.x + s * kThreads;
-      if (o < tb * R) part[o] = acc[s];
     }
     // 2. T = sum of the cluster's partials, read through distributed shared memory.
     cluster.sync();
     for (int o = threadIdx.x; o < tb * R; o += kThreads) {
       float t = 0.0f;
 #pragma unroll
-      for (int c = 0; c < kS2lcCluster; ++c) t += cluster.map_shared_rank(part, c)[o];
+      for (int r = 0; r < kS2lcCluster; ++r) t += cluster.map_shared_rank(part, r)[o];
       T[o] = t;
     }
-    // The groups of this chunk and their codebooks (fp32).
-    int g_first = 0;
-    while (g_first < groups.n_groups && groups.offset[g_first] + groups.count[g_first] <= p0) ++g_first;
-    int g_last = g_first;
-    while (g_last < groups.n_groups && groups.offset[g_last] < p0 + tb) ++g_last;
-    if (L != 2)
-      for (int e = threadIdx.x; e < (g_last - g_first) * kCodebook; e += kThreads) {
-        const int g = g_first + e / kCodebook;
-        cbs[e] = __half2float(a.codebooks[static_cast<std::size_t>(groups.adapter[g]) * kCodebook + e % kCodebook]);
-      }
-    cluster.sync();  // T and codebooks ready; every CTA is done reading the others' partials
+    cluster.sync();  // T ready; every CTA is done reading the others' partials
 
-    // 3. This CTA's rows of U_k for each group, decoded in registers, applied to the group's tokens.
-    for (int g = g_first; g < g_last; ++g) {
-      const unsigned char* code = a.codes + static_cast<std::size_t>(groups.adapter[g]) * a.code_stride;
+    // 3. This thread's rows of U_k for each group, decoded in registers, applied to the group's tokens; the
+    // codes of the next (group, rows) item are loaded while this one is computed.
+    for (int it = 0; it < n_items; ++it) {
+      if (it + 1 < n_items) load_item(it + 1, nxt);
+      const int g = g_first + it / n_j;
+      const int j0 = j_begin + static_cast<int>(threadIdx.x) + (it % n_j) * N * kThreads;
       const float* cb = cbs + (g - g_first) * kCodebook;
       const int q_begin = max(groups.offset[g], p0), q_end = min(groups.offset[g] + groups.count[g], p0 + tb);
-      constexpr int N = kRows<R>;
-      for (int j0 = j_begin + threadIdx.x; j0 < j_end; j0 += N * kThreads) {
-        // Issue the loads of all N rows before decoding any (they are independent).
-        RowCode<R, L> c[N];
+      float u[N][R];
 #pragma unroll
-        for (int n = 0; n < N; ++n)
-          if (j0 + n * kThreads < j_end) c[n].load(code, a.d_out, j0 + n * kThreads);
-        float u[N][R];
+      for (int n = 0; n < N; ++n)
 #pragma unroll
-        for (int n = 0; n < N; ++n)
+        for (int e = 0; e < R; ++e) u[n][e] = j0 + n * kThreads < j_end ? cur[n].value(e, cb) : 0.0f;
+      for (int q = q_begin; q < q_end; ++q) {
+        const float* t = T + (q - p0) * R;
+        __half* yrow = a.Y + static_cast<std::size_t>(tok[q - p0]) * a.d_out;
 #pragma unroll
-          for (int e = 0; e < R; ++e) u[n][e] = j0 + n * kThreads < j_end ? c[n].value(e, cb) : 0.0f;
-        for (int q = q_begin; q < q_end; ++q) {
-          const float* t = T + (q - p0) * R;
-          __half* yrow = a.Y + static_cast<std::size_t>(tok[q - p0]) * a.d_out;
+        for (int n = 0; n < N; ++n) {
+          const int j = j0 + n * kThreads;
+          if (j >= j_end) break;
+          float y = 0.0f;
 #pragma unroll
-          for (int n = 0; n < N; ++n) {
-            const int j = j0 + n * kThreads;
-            if (j >= j_end) break;
-            float y = 0.0f;
-#pragma unroll
-            for (int e = 0; e < R; ++e) y += u[n][e] * t[e];
-            if (accumulate) y += __half2float(yrow[j]);
-            yrow[j] = __float2half(y);
-          }
+          for (int e = 0; e < R; ++e) y += u[n][e] * t[e];
+          if (accumulate) y += __half2float(yrow[j]);
+          yrow[j] = __float2half(y);
         }
       }
+#pragma unroll
+      for (int n = 0; n < N; ++n) cur[n] = nxt[n];
     }
-    __syncthreads();  // the next chunk overwrites tok, xs, vs, T and the codebooks
+    __syncthreads();  // the next chunk overwrites tok, xs, vs, part, T and the codebooks
   }
 #endif
 }
