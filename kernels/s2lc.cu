@@ -123,7 +123,7 @@ struct RowCode {
 // spills are local-memory writes, and with a thousand CTAs they reach HBM (v2 measured 3-24 MB of them).
 // One row at a time: the next (group, row)'s codes are loaded while the current one is computed (v5).
 template <int R>
-constexpr int kMinBlocks = R <= 32 ? 2 : 1;
+constexpr int kMinBlocks = R <= 16 ? 3 : (R <= 32 ? 2 : 1);
 template <int R>
 constexpr int kRows = 1;
 
