@@ -73,6 +73,16 @@ std::vector<BadConfig> cases() {
             "\"claims\": [{\"metric\": \"latency_ms\", \"method\": \"dense_merge\", \"value\": 1, \"source\": \"x\"}], "
             "\"measure\":"),
        "/claims/0/method:"},
+      {"claim_negative_tolerance",
+       with("\"measure\":",
+            "\"claims\": [{\"metric\": \"time.median\", \"method\": \"base_only\", \"value\": 1, \"source\": \"x\", "
+            "\"rel_tol\": -0.1}], \"measure\":"),
+       "/claims/0/rel_tol:"},
+      {"claim_baseline_not_an_object",
+       with("\"measure\":",
+            "\"claims\": [{\"metric\": \"time.median\", \"method\": \"base_only\", \"value\": 1, \"source\": \"x\", "
+            "\"baseline\": \"sequential_lora\"}], \"measure\":"),
+       "/claims/0/baseline:"},
       {"block_with_unknown_task",
        R"({"name": "m", "runs": [{"name": "a", "task": "kv_compression", "methods": ["identity"]},
                                   {"name": "b", "task": "svd", "methods": ["dense"]}]})",
