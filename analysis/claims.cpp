@@ -72,9 +72,10 @@ std::vector<ClaimRow> evaluate_claims(const Config& config, const std::vector<Js
         ++matched;
         ClaimRow row{block.name, claim, r.value("method_label", ""), r.value("point_id", ""), nullptr, "no data", ""};
         if (r.value("status", "") != "ok") {
-          row.detail = fmt::format("record {}: {}", r.value("status", "?"),
-                                   r["reason"].is_string() ? r["reason"].get<std::string>()
-                                                           : (r["error"].is_string() ? r["error"].get<std::string>() : ""));
+          const std::string why = r["reason"].is_string()  ? r["reason"].get<std::string>()
+                                  : r["error"].is_string() ? r["error"].get<std::string>()
+                                                           : "";
+          row.detail = fmt::format("record {}: {}", r.value("status", "?"), why);
           rows.push_back(row);
           continue;
         }

@@ -22,15 +22,16 @@ __host__ __device__ constexpr int chunk_tokens(int R) {
   return (kMaxOutputs / R) < kMaxTokens ? (kMaxOutputs / R) : kMaxTokens;
 }
 
-// X tile (tb rounded up to 16, x (tile + pad)), V tile ((tile + pad) x R), partial and reduced T, codebooks, token indices: the
-// kernel's carving, in that order.
+// The kernel's carving, in order: X tile (tb rounded up to 16 rows of tile + pad), V tile ((tile + pad) x R),
+// partial and reduced T, codebooks, token indices.
 constexpr std::size_t smem_bytes(int R, int tb, int tile) {
   return sizeof(__half) * (static_cast<std::size_t>((tb + 15) / 16 * 16) * (tile + kXPad) +
                            static_cast<std::size_t>(tile + kXPad) * R) +
          sizeof(float) * (2 * static_cast<std::size_t>(tb) * R + static_cast<std::size_t>(tb) * kCodebook) +
          sizeof(int) * static_cast<std::size_t>(tb);
 }
-static_assert(smem_bytes(8, chunk_tokens(8), 128) <= kSmemBudget && smem_bytes(16, chunk_tokens(16), 128) <= kSmemBudget &&
+static_assert(smem_bytes(8, chunk_tokens(8), 128) <= kSmemBudget &&
+                  smem_bytes(16, chunk_tokens(16), 128) <= kSmemBudget &&
                   smem_bytes(32, chunk_tokens(32), 128) <= kSmemBudget &&
                   smem_bytes(64, chunk_tokens(64), 128) <= kSmemBudget,
               "a 128-column tile must fit the default 48 KiB of shared memory");

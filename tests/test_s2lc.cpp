@@ -17,7 +17,8 @@ namespace lrb::test {
 namespace {
 
 std::shared_ptr<AdapterProblem> problem_of(const std::string& generator, Json generator_params, int K, int rank,
-                                           int batch, int d_in = 96, int d_out = 80, std::string popularity = "uniform") {
+                                           int batch, int d_in = 96, int d_out = 80,
+                                           std::string popularity = "uniform") {
   AdapterProblemSpec s;
   s.model = "tiny";
   s.projections = {"q", "v"};

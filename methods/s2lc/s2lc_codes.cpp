@@ -112,7 +112,8 @@ void unpack_indices(const std::uint8_t* packed, std::size_t n, std::uint8_t* i1,
   for (std::size_t e = 0; e < n; ++e) {
     i1[e] = static_cast<std::uint8_t>((nib[e / 2] >> (4 * (e % 2))) & 0xF);
     const std::size_t g = e / 8, j = e % 8;
-    const std::uint32_t word = bits3[3 * g] | (bits3[3 * g + 1] << 8) | (static_cast<std::uint32_t>(bits3[3 * g + 2]) << 16);
+    const std::uint32_t word = bits3[3 * g] | (bits3[3 * g + 1] << 8) |
+                               (static_cast<std::uint32_t>(bits3[3 * g + 2]) << 16);
     i2[e] = static_cast<std::uint8_t>((word >> (3 * j)) & 0x7);
   }
 }

@@ -1,6 +1,7 @@
 // s2lc, CUDA path: kernels/s2lc.cu. In base+adapter mode the base GEMMs of all projections (one cuBLAS
-// grouped call, base_only's fastest schedule) write Y first and the s2lc kernel adds the adapter part. launch=grouped runs all
-// projections in one launch; per_projection launches one kernel per projection (the seed's 128 kernels).
+// grouped call, base_only's fastest schedule) write Y first and the s2lc kernel adds the adapter part.
+// launch=grouped runs all projections in one launch; per_projection launches one kernel per projection (the
+// seed's 128 kernels).
 // In graph mode the whole pass is one CUDA graph either way.
 #include <limits>
 

@@ -143,7 +143,8 @@ Json summarize(const std::vector<ProjectionStats>& all, int R) {
                  {"converged", converged},
                  {"population_energy_captured", captured.json()},
                  {"note", "V_common: top-R eigenvectors of sum_k dW_k^T dW_k, from the stacked factors s R_k A_k "
-                          "(B_k = Q_k R_k); population_energy_captured = sum of top-R eigenvalues / sum_k ||dW_k||^2"}}},
+                          "(B_k = Q_k R_k); population_energy_captured = sum of top-R eigenvalues / "
+                          "sum_k ||dW_k||^2"}}},
       {"energy_kept", energy.json()},
       {"basis_rel_error", basis_err.json()},
       {"quant_rel_error", quant.json()},

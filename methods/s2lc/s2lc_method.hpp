@@ -40,7 +40,8 @@ struct Settings {
 inline Support can_run(const Settings& s, const Point& point) {
   const Params p = point.params();
   if (s.layout == Layout::packed && s.R % 8 != 0)
-    return Support::no(fmt::format("the packed layout stores 8-element groups: basis_rank {} is not a multiple of 8", s.R));
+    return Support::no(
+        fmt::format("the packed layout stores 8-element groups: basis_rank {} is not a multiple of 8", s.R));
   if (p.integer("d_in") > 0 && s.R > p.integer("d_in"))
     return Support::no(fmt::format("basis_rank {} exceeds d_in {}", s.R, p.integer("d_in")));
   return Support::yes();
