@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "analysis/report.hpp"
+
 namespace lrb {
 
 namespace {
@@ -123,21 +125,16 @@ std::vector<ClaimRow> evaluate_claims(const Config& config, const std::vector<Js
 }
 
 std::string claims_markdown(const std::vector<ClaimRow>& rows) {
-  auto cell = [](std::string s) {
-    std::string out;
-    for (char c : s) out += c == '|' ? std::string("\\|") : std::string(1, c);
-    return out;
-  };
   std::string md = "## Claims: claimed vs measured\n\n"
                    "| block | claim | source | method | point | claimed | measured | verdict | how |\n"
                    "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows) {
     const std::string unit = r.claim.value("unit", "");
     const std::string what = r.claim.value("note", r.claim["metric"].get<std::string>());
-    md += fmt::format("| {} | {} | {} | {} | {} | {} {} | {} | **{}** | {} |\n", cell(r.block), cell(what),
-                      cell(r.claim["source"].get<std::string>()), cell(r.method_label), cell(r.point_id),
-                      num(r.claim["value"].get<double>()), cell(unit),
-                      r.measured.is_number() ? num(r.measured.get<double>()) : "-", r.verdict, cell(r.detail));
+    md += fmt::format("| {} | {} | {} | {} | {} | {} {} | {} | **{}** | {} |\n", md_escape(r.block), md_escape(what),
+                      md_escape(r.claim["source"].get<std::string>()), md_escape(r.method_label), md_escape(r.point_id),
+                      num(r.claim["value"].get<double>()), md_escape(unit),
+                      r.measured.is_number() ? num(r.measured.get<double>()) : "-", r.verdict, md_escape(r.detail));
   }
   return md;
 }

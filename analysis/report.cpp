@@ -48,16 +48,6 @@ std::string csv_escape(const std::string& s) {
   return out + "\"";
 }
 
-std::string md_escape(std::string s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += "\\|";
-    else if (c == '\n') out += ' ';
-    else out += c;
-  }
-  return out;
-}
-
 const Json* at_path(const Json& j, std::initializer_list<const char*> keys) {
   const Json* cur = &j;
   for (const char* k : keys) {
@@ -73,6 +63,16 @@ std::string num(const Json* v, const char* spec = "{:.4g}") {
 }
 
 }  // namespace
+
+std::string md_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += "\\|";
+    else if (c == '\n') out += ' ';
+    else out += c;
+  }
+  return out;
+}
 
 std::vector<std::pair<std::string, Json>> flatten_record(const Json& record) {
   std::vector<std::pair<std::string, Json>> out;

@@ -11,6 +11,9 @@ namespace lrb {
 // Flattens nested objects into "a.b.c" columns; arrays become JSON text; raw samples are left out.
 std::vector<std::pair<std::string, Json>> flatten_record(const Json& record);
 
+// Text safe inside a markdown table cell ('|' escaped, newlines as spaces).
+std::string md_escape(const std::string& s);
+
 std::string csv_from_records(const std::vector<Json>& records);
 std::string markdown_from_records(const std::vector<Json>& records);
 

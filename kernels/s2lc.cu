@@ -120,13 +120,11 @@ struct RowCode {
   }
 };
 
-// Occupancy target and rows decoded per thread at once, chosen so that no instantiation spills registers:
-// spills are local-memory writes, and with a thousand CTAs they reach HBM (v2 measured 3-24 MB of them).
-// One row at a time: the next (group, row)'s codes are loaded while the current one is computed (v5).
-template <int R>
-constexpr int kMinBlocks = R <= 16 ? 3 : (R <= 32 ? 2 : 1);
-template <int R>
-constexpr int kRows = 1;
+// Occupancy target per instantiation, chosen so that none spills registers: spills are local-memory writes,
+// and with a thousand CTAs they reach HBM (v2 measured 3-24 MB of them). ptxas needs 81+ registers for the
+// fp16 layout at R = 8, hence its 2 CTAs/SM.
+template <int R, int L>
+constexpr int kMinBlocks = (R <= 16 && !(R == 8 && L == 2)) ? 3 : (R <= 32 ? 2 : 1);
 
 // Tensor-core tile of the partial T: C[16x8] += A[16x16] B[16x8], fp16 in, fp32 accumulate (PTX mma.sync
 // m16n8k16; fragment layouts as in the PTX ISA: lane = 4 * group + tig).
@@ -143,12 +141,11 @@ __device__ __forceinline__ std::uint32_t pack_halves(__half lo, __half hi) {
 }
 
 template <int R, int L>
-__global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads, kMinBlocks<R>)
+__global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads, kMinBlocks<R, L>)
     s2lc_forward(const S2lcProjectionArgs* __restrict__ all, S2lcGroups groups, int tb_max, int tile, bool accumulate) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
   __trap();  // built for an architecture without thread-block clusters (the method refuses before launching)
 #else
-  constexpr int N = kRows<R>;
   cg::cluster_group cluster = cg::this_cluster();
   const S2lcProjectionArgs a = all[blockIdx.y];
   const int rank = static_cast<int>(cluster.block_rank());
@@ -171,10 +168,11 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
   const int i_begin = min(a.d_in, rank * slice), i_end = min(a.d_in, i_begin + slice);
   const int rows = (a.d_out + kS2lcCluster - 1) / kS2lcCluster;
   const int j_begin = min(a.d_out, rank * rows), j_end = min(a.d_out, j_begin + rows);
-  // This thread's rows: j0 = j_begin + threadIdx.x + n_j-th multiple of N * kThreads, N rows each.
+  // This thread's rows: j_begin + threadIdx.x + m * kThreads for m < n_j, all below j_end.
   const int n_j = j_begin + static_cast<int>(threadIdx.x) < j_end
-                      ? (j_end - j_begin - static_cast<int>(threadIdx.x) + N * kThreads - 1) / (N * kThreads)
+                      ? (j_end - j_begin - static_cast<int>(threadIdx.x) + kThreads - 1) / kThreads
                       : 0;
+  auto row_of = [&](int it) { return j_begin + static_cast<int>(threadIdx.x) + (it % n_j) * kThreads; };
 
   for (int p0 = 0; p0 < groups.batch; p0 += tb_max) {
     const int tb = min(tb_max, groups.batch - p0);
@@ -184,16 +182,12 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
     while (g_first < groups.n_groups && groups.offset[g_first] + groups.count[g_first] <= p0) ++g_first;
     int g_last = g_first;
     while (g_last < groups.n_groups && groups.offset[g_last] < p0 + tb) ++g_last;
-    const int n_items = (g_last - g_first) * n_j;  // (group, rows) pairs of this thread
-    auto load_item = [&](int it, RowCode<R, L>(&c)[N]) {
+    const int n_items = (g_last - g_first) * n_j;  // (group, row) pairs of this thread
+    auto load_item = [&](int it, RowCode<R, L>& c) {
       const int g = g_first + it / n_j;
-      const int j0 = j_begin + static_cast<int>(threadIdx.x) + (it % n_j) * N * kThreads;
-      const unsigned char* code = a.codes + static_cast<std::size_t>(groups.adapter[g]) * a.code_stride;
-#pragma unroll
-      for (int n = 0; n < N; ++n)
-        if (j0 + n * kThreads < j_end) c[n].load(code, a.d_out, j0 + n * kThreads);
+      c.load(a.codes + static_cast<std::size_t>(groups.adapter[g]) * a.code_stride, a.d_out, row_of(it));
     };
-    RowCode<R, L> cur[N], nxt[N];
+    RowCode<R, L> cur, nxt;
     if (n_items > 0) load_item(0, cur);
     if (L != 2)
       for (int e = threadIdx.x; e < (g_last - g_first) * kCodebook; e += kThreads) {
@@ -279,109 +273,74 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
     cluster.sync();  // T ready; every CTA is done reading the others' partials
 
     // 3. This thread's rows of U_k for each group, decoded in registers, applied to the group's tokens; the
-    // codes of the next (group, rows) item are loaded while this one is computed.
+    // codes of the next (group, row) item are loaded while this one is computed.
     for (int it = 0; it < n_items; ++it) {
       if (it + 1 < n_items) load_item(it + 1, nxt);
-      const int g = g_first + it / n_j;
-      const int j0 = j_begin + static_cast<int>(threadIdx.x) + (it % n_j) * N * kThreads;
+      const int g = g_first + it / n_j, j = row_of(it);
       const float* cb = cbs + (g - g_first) * kCodebook;
       const int q_begin = max(groups.offset[g], p0), q_end = min(groups.offset[g] + groups.count[g], p0 + tb);
-      float u[N][R];
+      float u[R];
 #pragma unroll
-      for (int n = 0; n < N; ++n)
-#pragma unroll
-        for (int e = 0; e < R; ++e) u[n][e] = j0 + n * kThreads < j_end ? cur[n].value(e, cb) : 0.0f;
+      for (int e = 0; e < R; ++e) u[e] = cur.value(e, cb);
       for (int q = q_begin; q < q_end; ++q) {
         const float* t = T + (q - p0) * R;
-        __half* yrow = a.Y + static_cast<std::size_t>(tok[q - p0]) * a.d_out;
+        __half* y_out = a.Y + static_cast<std::size_t>(tok[q - p0]) * a.d_out + j;
+        float y = 0.0f;
 #pragma unroll
-        for (int n = 0; n < N; ++n) {
-          const int j = j0 + n * kThreads;
-          if (j >= j_end) break;
-          float y = 0.0f;
-#pragma unroll
-          for (int e = 0; e < R; ++e) y += u[n][e] * t[e];
-          if (accumulate) y += __half2float(yrow[j]);
-          yrow[j] = __float2half(y);
-        }
+        for (int e = 0; e < R; ++e) y += u[e] * t[e];
+        if (accumulate) y += __half2float(*y_out);
+        *y_out = __float2half(y);
       }
-#pragma unroll
-      for (int n = 0; n < N; ++n) cur[n] = nxt[n];
+      cur = nxt;
     }
     __syncthreads();  // the next chunk overwrites tok, xs, vs, part, T and the codebooks
   }
 #endif
 }
 
-template <int R, int L>
-void launch_typed(const S2lcProjectionArgs* args, int n, const S2lcGroups& g, int max_d_in, bool accumulate,
-                  cudaStream_t stream) {
-  const int tb_max = g.batch < chunk_tokens(R) ? g.batch : chunk_tokens(R);
-  const int tile = tile_columns(R, tb_max, max_d_in);
-  const std::size_t smem = smem_bytes(R, tb_max, tile);
-  const dim3 grid(kS2lcCluster, static_cast<unsigned>(n));
-  s2lc_forward<R, L><<<grid, kThreads, smem, stream>>>(args, g, tb_max, tile, accumulate);
-}
-
-template <int R>
-void launch_layout(S2lcLayout layout, const S2lcProjectionArgs* args, int n, const S2lcGroups& g, int max_d_in,
-                   bool accumulate, cudaStream_t stream) {
+// Calls f(kernel, R) with the instantiation for R and a layout (the one place that lists them).
+template <int R, class F>
+void with_layout(S2lcLayout layout, F&& f) {
   switch (layout) {
-    case S2lcLayout::u8x2: return launch_typed<R, 0>(args, n, g, max_d_in, accumulate, stream);
-    case S2lcLayout::packed: return launch_typed<R, 1>(args, n, g, max_d_in, accumulate, stream);
-    case S2lcLayout::fp16: return launch_typed<R, 2>(args, n, g, max_d_in, accumulate, stream);
+    case S2lcLayout::u8x2: return f(s2lc_forward<R, 0>, R);
+    case S2lcLayout::packed: return f(s2lc_forward<R, 1>, R);
+    case S2lcLayout::fp16: return f(s2lc_forward<R, 2>, R);
   }
 }
+template <class F>
+void with_kernel(int R, S2lcLayout layout, F&& f) {
+  switch (R) {
+    case 8: return with_layout<8>(layout, f);
+    case 16: return with_layout<16>(layout, f);
+    case 32: return with_layout<32>(layout, f);
+    case 64: return with_layout<64>(layout, f);
+    default: throw std::invalid_argument("s2lc kernel: R=" + std::to_string(R) + " not instantiated (8, 16, 32, 64)");
+  }
+}
+
+using Kernel = void (*)(const S2lcProjectionArgs*, S2lcGroups, int, int, bool);
 
 }  // namespace
-
-std::size_t s2lc_code_bytes(S2lcLayout layout, int d_out, int R) {
-  const std::size_t n = static_cast<std::size_t>(d_out) * R;
-  switch (layout) {
-    case S2lcLayout::u8x2: return 2 * n;
-    case S2lcLayout::packed: return n / 2 + 3 * n / 8;
-    case S2lcLayout::fp16: return 2 * n;
-  }
-  return 0;
-}
 
 bool s2lc_supported_rank(int R) { return R == 8 || R == 16 || R == 32 || R == 64; }
 
-namespace {
-template <int R>
-std::size_t local_bytes(S2lcLayout layout) {
+std::size_t s2lc_local_memory_bytes(int R, S2lcLayout layout) {
   cudaFuncAttributes attr{};
   cudaError_t e = cudaSuccess;
-  switch (layout) {
-    case S2lcLayout::u8x2: e = cudaFuncGetAttributes(&attr, s2lc_forward<R, 0>); break;
-    case S2lcLayout::packed: e = cudaFuncGetAttributes(&attr, s2lc_forward<R, 1>); break;
-    case S2lcLayout::fp16: e = cudaFuncGetAttributes(&attr, s2lc_forward<R, 2>); break;
-  }
+  with_kernel(R, layout, [&](Kernel kernel, int) { e = cudaFuncGetAttributes(&attr, kernel); });
   if (e != cudaSuccess) throw std::runtime_error(std::string("cudaFuncGetAttributes: ") + cudaGetErrorString(e));
   return attr.localSizeBytes;
-}
-}  // namespace
-
-std::size_t s2lc_local_memory_bytes(int R, S2lcLayout layout) {
-  switch (R) {
-    case 8: return local_bytes<8>(layout);
-    case 16: return local_bytes<16>(layout);
-    case 32: return local_bytes<32>(layout);
-    case 64: return local_bytes<64>(layout);
-    default: throw std::invalid_argument("s2lc_local_memory_bytes: R=" + std::to_string(R) + " not instantiated");
-  }
 }
 
 void launch_s2lc(const S2lcProjectionArgs* args, int n_projections, const S2lcGroups& groups, int R,
                  S2lcLayout layout, int max_d_in, bool accumulate, cudaStream_t stream) {
   if (n_projections <= 0 || groups.batch <= 0) return;
-  switch (R) {
-    case 8: return launch_layout<8>(layout, args, n_projections, groups, max_d_in, accumulate, stream);
-    case 16: return launch_layout<16>(layout, args, n_projections, groups, max_d_in, accumulate, stream);
-    case 32: return launch_layout<32>(layout, args, n_projections, groups, max_d_in, accumulate, stream);
-    case 64: return launch_layout<64>(layout, args, n_projections, groups, max_d_in, accumulate, stream);
-    default: throw std::invalid_argument("launch_s2lc: R=" + std::to_string(R) + " not instantiated (8, 16, 32, 64)");
-  }
+  const int tb_max = groups.batch < chunk_tokens(R) ? groups.batch : chunk_tokens(R);
+  const int tile = tile_columns(R, tb_max, max_d_in);
+  const dim3 grid(kS2lcCluster, static_cast<unsigned>(n_projections));
+  with_kernel(R, layout, [&](Kernel kernel, int) {
+    kernel<<<grid, kThreads, smem_bytes(R, tb_max, tile), stream>>>(args, groups, tb_max, tile, accumulate);
+  });
 }
 
 }  // namespace lrb::kernels

@@ -38,8 +38,6 @@ struct S2lcGroups {
   int batch;
 };
 
-// Bytes of one adapter's code of one projection (its stride in `codes`).
-std::size_t s2lc_code_bytes(S2lcLayout layout, int d_out, int R);
 // Whether the kernel is instantiated for R (8, 16, 32, 64).
 bool s2lc_supported_rank(int R);
 

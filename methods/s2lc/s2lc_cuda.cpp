@@ -47,19 +47,11 @@ class S2lcCuda final : public CudaAdapterMethod {
     enc_ = s2lc::cached_encoding(*p_, s_.R, &computed_here_);
     const cudaStream_t st = ctx_->stream();
 
-    std::vector<int> order, offset, count, adapter;
-    for (const auto& g : p_->groups) {
-      offset.push_back(static_cast<int>(order.size()));
-      count.push_back(static_cast<int>(g.tokens.size()));
-      adapter.push_back(g.adapter);
-      order.insert(order.end(), g.tokens.begin(), g.tokens.end());
-    }
-    order_.upload(order.data(), order.size(), st);
-    offset_.upload(offset.data(), offset.size(), st);
-    count_.upload(count.data(), count.size(), st);
-    adapter_.upload(adapter.data(), adapter.size(), st);
+    groups_ = plan_token_groups(*p_, st);
+    offset_.upload(groups_.offset.data(), groups_.offset.size(), st);
+    count_.upload(groups_.count.data(), groups_.count.size(), st);
+    adapter_.upload(groups_.adapter.data(), groups_.adapter.size(), st);
 
-    const auto layout = kernel_layout(s_.layout);
     proj_.clear();
     std::vector<kernels::S2lcProjectionArgs> args;
     std::vector<GemmProblem> base;
@@ -67,7 +59,7 @@ class S2lcCuda final : public CudaAdapterMethod {
       const auto& pp = p_->projections[i];
       const auto& e = enc_->projections[i];
       Projection d;
-      const std::size_t stride = padded(kernels::s2lc_code_bytes(layout, e.d_out, e.R));
+      const std::size_t stride = padded(s2lc::code_bytes(e.adapters.front(), s_.layout));
       if (p_->with_base) d.W = upload_half(pp.W, st);
       d.X = upload_half(pp.X, st);
       d.V = upload_half(e.V, st);
@@ -75,17 +67,7 @@ class S2lcCuda final : public CudaAdapterMethod {
       std::vector<Half> books;
       for (std::size_t k = 0; k < e.adapters.size(); ++k) {
         const auto& a = e.adapters[k];
-        unsigned char* dst = codes.data() + k * stride;
-        switch (s_.layout) {
-          case s2lc::Layout::u8x2:
-            std::copy(a.q.i1.begin(), a.q.i1.end(), dst);
-            std::copy(a.q.i2.begin(), a.q.i2.end(), dst + a.q.i1.size());
-            break;
-          case s2lc::Layout::packed: std::copy(a.packed.begin(), a.packed.end(), dst); break;
-          case s2lc::Layout::fp16:
-            std::memcpy(dst, a.u16.data(), a.u16.size() * sizeof(Half));
-            break;
-        }
+        s2lc::copy_code(a, s_.layout, codes.data() + k * stride);
         books.insert(books.end(), a.q.codebook.c1.begin(), a.q.codebook.c1.end());
         books.insert(books.end(), a.q.codebook.c2.begin(), a.q.codebook.c2.end());
       }
@@ -107,7 +89,7 @@ class S2lcCuda final : public CudaAdapterMethod {
   }
 
   void run(ExecContext&) override {
-    const kernels::S2lcGroups groups{order_.data(), offset_.data(), count_.data(), adapter_.data(),
+    const kernels::S2lcGroups groups{groups_.order.data(), offset_.data(), count_.data(), adapter_.data(),
                                      static_cast<int>(p_->groups.size()), p_->batch};
     if (p_->with_base) base_.run(*ctx_);
     const auto layout = kernel_layout(s_.layout);
@@ -129,7 +111,7 @@ class S2lcCuda final : public CudaAdapterMethod {
     for (const auto& d : proj_) {
       f.components["base_weights"] += d.W.bytes();
       f.components["shared_bases"] += d.V.bytes();
-      f.components[s_.layout == s2lc::Layout::fp16 ? "adapters_fp16" : "indices"] += d.codes.bytes();
+      f.components[s2lc::code_component(s_.layout)] += d.codes.bytes();
       if (s_.layout != s2lc::Layout::fp16) f.components["codebooks"] += d.codebooks.bytes();
     }
     return f;
@@ -154,7 +136,8 @@ class S2lcCuda final : public CudaAdapterMethod {
   std::shared_ptr<const s2lc::Encoding> enc_;
   bool computed_here_ = false;
   std::vector<Projection> proj_;
-  DeviceBuffer<int> order_, offset_, count_, adapter_;
+  TokenGroups groups_;  // token order on the device; per-group offset, count, adapter on the host
+  DeviceBuffer<int> offset_, count_, adapter_;  // the same three on the device, for the kernel
   DeviceBuffer<kernels::S2lcProjectionArgs> args_;
   GroupedGemm base_;
   int max_d_in_ = 0;

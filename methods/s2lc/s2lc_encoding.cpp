@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <limits>
-#include <mutex>
+#include <cstring>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "harness/stats.hpp"
+#include "workloads/common/last_value.hpp"
 #include "workloads/common/parallel.hpp"
 
 namespace lrb::s2lc {
@@ -103,20 +104,19 @@ ProjectionEncoding encode_projection(const ProjectionProblem& proj, int R, const
   return enc;
 }
 
-struct Summary {
-  double sum = 0, min = std::numeric_limits<double>::infinity(), max = -std::numeric_limits<double>::infinity();
-  std::size_t n = 0;
-  void add(double v) {
-    sum += v;
-    min = std::min(min, v);
-    max = std::max(max, v);
-    ++n;
+// Mean, min and max of one fidelity quantity over all (projection, adapter) pairs.
+struct Values {
+  std::vector<double> v;
+  void add(double x) { v.push_back(x); }
+  SampleStats stats() const { return lrb::summarize(v); }
+  Json json() const {
+    const SampleStats s = stats();
+    return {{"mean", s.mean}, {"min", s.min}, {"max", s.max}};
   }
-  Json json() const { return {{"mean", n ? sum / n : 0.0}, {"min", min}, {"max", max}}; }
 };
 
 Json summarize(const std::vector<ProjectionStats>& all, int R) {
-  Summary energy, basis_err, quant, roundtrip, cosine, mae, scale, captured;
+  Values energy, basis_err, quant, roundtrip, cosine, mae, scale, captured;
   int exact = 0, iterative = 0, max_it = 0;
   bool converged = true;
   for (const auto& p : all) {
@@ -136,7 +136,8 @@ Json summarize(const std::vector<ProjectionStats>& all, int R) {
       scale.add(a.mean_abs);
     }
   }
-  const bool test1 = cosine.min > 0.99 && mae.max < 0.005;
+  const double cosine_min = cosine.stats().min, mae_max = mae.stats().max;
+  const bool test1 = cosine_min > 0.99 && mae_max < 0.005;
   return {
       {"R", R},
       {"basis", {{"exact", exact}, {"subspace_iteration", iterative}, {"max_iterations", max_it},
@@ -152,8 +153,8 @@ Json summarize(const std::vector<ProjectionStats>& all, int R) {
       {"roundtrip_cosine", cosine.json()},
       {"roundtrip_mae", mae.json()},
       {"mean_abs_dw", scale.json()},
-      {"adapters", energy.n},
-      {"test1", {{"cosine_min", cosine.min}, {"mae_max", mae.max}, {"threshold_cosine", 0.99},
+      {"adapters", energy.v.size()},
+      {"test1", {{"cosine_min", cosine_min}, {"mae_max", mae_max}, {"threshold_cosine", 0.99},
                  {"threshold_mae", 0.005}, {"holds", test1},
                  {"note", "seed test 1 on dW_k vs U_hat V^T: energy_kept, errors and cosine exact per adapter (by "
                           "orthogonality of V), MAE over 16 evenly spaced rows of each dW_k with the stored fp16 V; "
@@ -182,19 +183,12 @@ Encoding encode(const AdapterProblem& problem, int R, const BasisOptions& option
 }
 
 std::shared_ptr<const Encoding> cached_encoding(const AdapterProblem& problem, int R, bool* computed) {
-  static std::mutex mutex;
-  static std::string key;
-  static std::shared_ptr<const Encoding> last;
-  const std::string want = fmt::format("{}|R={}", problem.adapters_key, R);
-  std::lock_guard<std::mutex> lock(mutex);
-  const bool hit = last && !problem.adapters_key.empty() && key == want;
-  if (computed) *computed = !hit;
-  if (!hit) {
-    last.reset();  // free the previous encoding before making the next
-    last = std::make_shared<const Encoding>(encode(problem, R));
-    key = want;
+  static LastValue<Encoding> last;
+  if (problem.adapters_key.empty()) {  // a problem built without it: nothing to share safely
+    if (computed) *computed = true;
+    return std::make_shared<const Encoding>(encode(problem, R));
   }
-  return last;
+  return last.get(fmt::format("{}|R={}", problem.adapters_key, R), [&] { return encode(problem, R); }, computed);
 }
 
 float decoded(const AdapterCode& code, Layout layout, std::size_t e) {
@@ -218,16 +212,34 @@ MatrixF decode_adapter(const AdapterCode& code, Layout layout, int d_out, int R)
   return U;
 }
 
+std::size_t code_bytes(const AdapterCode& code, Layout layout) {
+  switch (layout) {
+    case Layout::u8x2: return code.q.i1.size() + code.q.i2.size();
+    case Layout::packed: return code.packed.size();
+    case Layout::fp16: return code.u16.size() * sizeof(Half);
+  }
+  return 0;
+}
+
+void copy_code(const AdapterCode& code, Layout layout, unsigned char* dst) {
+  switch (layout) {
+    case Layout::u8x2:
+      std::copy(code.q.i1.begin(), code.q.i1.end(), dst);
+      std::copy(code.q.i2.begin(), code.q.i2.end(), dst + code.q.i1.size());
+      break;
+    case Layout::packed: std::copy(code.packed.begin(), code.packed.end(), dst); break;
+    case Layout::fp16: std::memcpy(dst, code.u16.data(), code.u16.size() * sizeof(Half)); break;
+  }
+}
+
+const char* code_component(Layout layout) { return layout == Layout::fp16 ? "adapters_fp16" : "indices"; }
+
 Footprint stored_bytes(const Encoding& encoding, Layout layout) {
   Footprint f;
   for (const auto& p : encoding.projections) {
     f.components["shared_bases"] += static_cast<std::uint64_t>(bytes_of(p.V));
     for (const auto& a : p.adapters) {
-      switch (layout) {
-        case Layout::u8x2: f.components["indices"] += a.q.i1.size() + a.q.i2.size(); break;
-        case Layout::packed: f.components["indices"] += a.packed.size(); break;
-        case Layout::fp16: f.components["adapters_fp16"] += a.u16.size() * sizeof(Half); break;
-      }
+      f.components[code_component(layout)] += code_bytes(a, layout);
       if (layout != Layout::fp16) f.components["codebooks"] += sizeof(a.q.codebook.c1) + sizeof(a.q.codebook.c2);
     }
   }

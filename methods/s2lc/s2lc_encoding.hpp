@@ -50,6 +50,12 @@ float decoded(const AdapterCode& code, Layout layout, std::size_t element);
 // All of U_k (d_out x R) decoded from the stored layout (the packed layout is unpacked first).
 MatrixF decode_adapter(const AdapterCode& code, Layout layout, int d_out, int R);
 
+// One adapter's stored code in a layout: its size and its bytes, from the encoding's buffers (u8x2: i1
+// then i2; packed: the packed planes; fp16: U_k), and the footprint component codes are counted under.
+std::size_t code_bytes(const AdapterCode& code, Layout layout);
+void copy_code(const AdapterCode& code, Layout layout, unsigned char* dst);
+const char* code_component(Layout layout);  // "indices" or "adapters_fp16"
+
 // Stored bytes by component, counted from the encoding's buffers for the chosen layout and the adapters
 // held (all K). Components: shared_bases (V_common, fp16), indices (u8x2 / packed) or adapters_fp16, and
 // codebooks (fp16, 24 per adapter and projection).

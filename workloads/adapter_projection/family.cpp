@@ -2,7 +2,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <mutex>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -13,6 +12,7 @@
 #include "workloads/adapter_projection/method_base.hpp"
 #include "workloads/adapter_projection/problem.hpp"
 #include "workloads/common/fidelity.hpp"
+#include "workloads/common/last_value.hpp"
 #include "workloads/common/parallel.hpp"
 #include "workloads/common/rng.hpp"
 
@@ -52,27 +52,6 @@ std::vector<int> draw_token_adapters(const AdapterProblemSpec& s) {
   }
   return ids;
 }
-
-// The last value made for a key (single entry: sweeps change one axis at a time).
-template <class T>
-class LastValue {
- public:
-  template <class Make>
-  std::shared_ptr<const T> get(const std::string& key, Make&& make) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!value_ || key != key_) {
-      value_.reset();  // free the old value before making the new one
-      value_ = std::make_shared<const T>(make());
-      key_ = key;
-    }
-    return value_;
-  }
-
- private:
-  std::mutex mutex_;
-  std::string key_;
-  std::shared_ptr<const T> value_;
-};
 
 std::size_t physical_memory_bytes() {
   const long pages = ::sysconf(_SC_PHYS_PAGES), size = ::sysconf(_SC_PAGE_SIZE);
