@@ -11,6 +11,7 @@
 #include "harness/cuda/device_info.hpp"
 #include "harness/cuda/hbm_counters.hpp"
 #include "harness/method.hpp"
+#include "harness/stats.hpp"
 
 namespace lrb::cuda {
 
@@ -261,8 +262,7 @@ const Json& CudaContext::idle_counter_traffic() {
       idle = {{"available", false}, {"note", "the idle counter measurement failed"}};
       return idle;
     }
-    std::sort(v.begin(), v.end());
-    idle[key] = v[v.size() / 2];
+    idle[key] = summarize(v).median;
   }
   idle["note"] = "median of 3 measurements of the counter path around no work";
   return idle;
