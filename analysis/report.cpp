@@ -156,4 +156,11 @@ void write_markdown_report(const std::filesystem::path& jsonl, const std::filesy
   write_text(md, "# lrbench results: " + jsonl.filename().string() + "\n" + markdown_from_records(read_jsonl(jsonl)));
 }
 
+void write_run_reports(const std::filesystem::path& jsonl, const std::filesystem::path& csv,
+                       const std::filesystem::path& md) {
+  if (!std::filesystem::exists(jsonl)) return;
+  write_csv_report(jsonl, csv);
+  write_markdown_report(jsonl, md);
+}
+
 }  // namespace lrb

@@ -275,138 +275,177 @@ void validate_claims(Validator& v, const Json& claims, const std::string& prefix
   }
 }
 
-void validate_block(Validator& v, const Json& doc, const std::string& prefix, RunBlock& block) {
-  const TaskFamily* family = nullptr;
-  block.path = prefix;
-  if (!doc.contains("task") || !doc["task"].is_string()) {
-    v.error(prefix + "/task", "required: a task family id");
-  } else {
-    block.task = doc["task"].get<std::string>();
-    family = Registry::instance().family(block.task);
-    if (!family) {
-      std::vector<std::string> ids;
-      for (const auto* f : Registry::instance().families()) ids.push_back(f->id());
-      v.error(prefix + "/task", fmt::format("unknown task '{}' (known: {})", block.task, fmt::join(ids, ", ")));
-    }
-  }
-  if (doc.contains("measure")) validate_measure(v, doc["measure"], prefix + "/measure", block.measure);
-
-  if (family) {
-    const ParamSpecs family_specs = family->params();
-    std::vector<ParamSpecs> storage;
-    const auto known = family_and_generator_params(*family, family_specs, storage);
-
+// The parameter names a block's workload and axes may use: the family's and those of the generators that
+// can be in force.
+class BlockParams {
+ public:
+  BlockParams(const BlockParams&) = delete;
+  BlockParams& operator=(const BlockParams&) = delete;
+  BlockParams(Validator& v, const TaskFamily& family, const Json* workload, const Json* axes)
+      : v_(v), family_(family), specs_(family.params()), known_(family_and_generator_params(family, specs_, storage_)) {
     // Which generators can be in force: the workload's, the axis's, or the default.
-    std::set<std::string> generators;
-    const Json* workload = doc.contains("workload") ? &doc["workload"] : nullptr;
-    const Json* axes = doc.contains("axes") ? &doc["axes"] : nullptr;
-    if (workload && !workload->is_object()) {
-      v.error(prefix + "/workload", "must be an object of workload parameters");
-      workload = nullptr;
-    }
-    if (axes && !axes->is_object()) {
-      v.error(prefix + "/axes", "must be an object: parameter -> list of values (and optional \"zip\" groups)");
-      axes = nullptr;
-    }
     if (workload && workload->contains("generator") && (*workload)["generator"].is_string())
-      generators.insert((*workload)["generator"].get<std::string>());
+      generators_.insert((*workload)["generator"].get<std::string>());
     else if (axes && axes->contains("generator") && (*axes)["generator"].is_array())
       for (const auto& g : (*axes)["generator"])
-        if (g.is_string()) generators.insert(g.get<std::string>());
-    if (generators.empty())
-      if (const ParamSpec* g = find_param(family_specs, "generator")) generators.insert(g->default_value.get<std::string>());
+        if (g.is_string()) generators_.insert(g.get<std::string>());
+    if (generators_.empty())
+      if (const ParamSpec* g = find_param(specs_, "generator")) generators_.insert(g->default_value.get<std::string>());
+  }
 
-    auto check_name = [&](const std::string& path, const std::string& name) -> const ParamSpec* {
-      const KnownParam* k = find_known(known, name, generators);
-      if (!k) {
-        std::vector<std::string> names;
-        for (const auto& s : family_specs) names.push_back(s.name);
-        v.error(path, fmt::format("unknown parameter of task {} (its parameters: {}; generator parameters: see "
-                                  "`lrbench list workloads`)",
-                                  family->id(), fmt::join(names, ", ")));
-        return nullptr;
-      }
-      if (!k->generator.empty() && !generators.count(k->generator)) {
-        v.error(path, fmt::format("parameter of generator '{}', which this config does not use", k->generator));
-        return nullptr;
-      }
-      return k->spec;
-    };
-
-    if (workload) {
-      for (auto it = workload->begin(); it != workload->end(); ++it) {
-        const std::string path = prefix + "/workload/" + it.key();
-        const ParamSpec* spec = check_name(path, it.key());
-        if (!spec) continue;
-        if (auto err = check_param_value(*spec, it.value())) v.error(path, *err);
-      }
-      block.workload = *workload;
+  // The spec of `name`, or nothing (with an error at `path`).
+  const ParamSpec* check_name(const std::string& path, const std::string& name) {
+    const KnownParam* k = find_known(known_, name, generators_);
+    if (!k) {
+      std::vector<std::string> names;
+      for (const auto& s : specs_) names.push_back(s.name);
+      v_.error(path, fmt::format("unknown parameter of task {} (its parameters: {}; generator parameters: see "
+                                 "`lrbench list workloads`)",
+                                 family_.id(), fmt::join(names, ", ")));
+      return nullptr;
     }
-    if (axes) {
-      std::set<std::string> swept;
-      auto check_axis = [&](const std::string& path, const std::string& name, const Json& values) {
-        const ParamSpec* spec = check_name(path, name);
-        if (!spec) return;
-        if (workload && workload->contains(name)) {
-          v.error(path, fmt::format("also set in {}/workload/{}: set it in one place", prefix, name));
-          return;
-        }
-        if (!swept.insert(name).second) {
-          v.error(path, "swept twice (in axes and in a zip group)");
-          return;
-        }
-        validate_axis_values(v, path, values, *spec);
-      };
-      for (auto it = axes->begin(); it != axes->end(); ++it) {
-        if (it.key() != "zip") {
-          check_axis(prefix + "/axes/" + it.key(), it.key(), it.value());
-          continue;
-        }
-        const Json& groups = it.value();
-        if (!groups.is_array() || groups.empty()) {
-          v.error(prefix + "/axes/zip", "must be a non-empty array of groups {param: [values], ...} of equal lengths");
-          continue;
-        }
-        for (std::size_t g = 0; g < groups.size(); ++g) {
-          const std::string gpath = fmt::format("{}/axes/zip/{}", prefix, g);
-          if (!groups[g].is_object() || groups[g].size() < 2) {
-            v.error(gpath, "must be an object of at least two parameters, each a list of values");
-            continue;
-          }
-          std::optional<std::size_t> length;
-          for (auto p = groups[g].begin(); p != groups[g].end(); ++p) {
-            check_axis(gpath + "/" + p.key(), p.key(), p.value());
-            if (!p.value().is_array()) continue;
-            if (!length) length = p.value().size();
-            else if (*length != p.value().size())
-              v.error(gpath + "/" + p.key(),
-                      fmt::format("has {} values; the other lists of this zip group have {}", p.value().size(), *length));
-          }
-        }
-      }
-      block.axes = *axes;
+    if (!k->generator.empty() && !generators_.count(k->generator)) {
+      v_.error(path, fmt::format("parameter of generator '{}', which this config does not use", k->generator));
+      return nullptr;
+    }
+    return k->spec;
+  }
+
+ private:
+  Validator& v_;
+  const TaskFamily& family_;
+  ParamSpecs specs_;
+  std::vector<ParamSpecs> storage_;
+  std::vector<KnownParam> known_;  // points into specs_ and storage_
+  std::set<std::string> generators_;
+};
+
+// The swept parameters of one block: each a known parameter, set in one place, swept once.
+class AxesValidator {
+ public:
+  AxesValidator(Validator& v, BlockParams& params, const Json* workload, std::string prefix)
+      : v_(v), params_(params), workload_(workload), prefix_(std::move(prefix)) {}
+
+  void validate(const Json& axes) {
+    for (auto it = axes.begin(); it != axes.end(); ++it) {
+      if (it.key() == "zip") validate_zip(it.value());
+      else check_axis(prefix_ + "/axes/" + it.key(), it.key(), it.value());
     }
   }
 
+ private:
+  void check_axis(const std::string& path, const std::string& name, const Json& values) {
+    const ParamSpec* spec = params_.check_name(path, name);
+    if (!spec) return;
+    if (workload_ && workload_->contains(name)) {
+      v_.error(path, fmt::format("also set in {}/workload/{}: set it in one place", prefix_, name));
+      return;
+    }
+    if (!swept_.insert(name).second) {
+      v_.error(path, "swept twice (in axes and in a zip group)");
+      return;
+    }
+    validate_axis_values(v_, path, values, *spec);
+  }
+
+  void validate_zip(const Json& groups) {
+    if (!groups.is_array() || groups.empty()) {
+      v_.error(prefix_ + "/axes/zip", "must be a non-empty array of groups {param: [values], ...} of equal lengths");
+      return;
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+      const std::string gpath = fmt::format("{}/axes/zip/{}", prefix_, g);
+      if (!groups[g].is_object() || groups[g].size() < 2) {
+        v_.error(gpath, "must be an object of at least two parameters, each a list of values");
+        continue;
+      }
+      std::optional<std::size_t> length;
+      for (auto p = groups[g].begin(); p != groups[g].end(); ++p) {
+        check_axis(gpath + "/" + p.key(), p.key(), p.value());
+        if (!p.value().is_array()) continue;
+        if (!length) length = p.value().size();
+        else if (*length != p.value().size())
+          v_.error(gpath + "/" + p.key(),
+                   fmt::format("has {} values; the other lists of this zip group have {}", p.value().size(), *length));
+      }
+    }
+  }
+
+  Validator& v_;
+  BlockParams& params_;
+  const Json* workload_;
+  std::string prefix_;
+  std::set<std::string> swept_;
+};
+
+const TaskFamily* validate_task(Validator& v, const Json& doc, const std::string& prefix, RunBlock& block) {
+  if (!doc.contains("task") || !doc["task"].is_string()) {
+    v.error(prefix + "/task", "required: a task family id");
+    return nullptr;
+  }
+  block.task = doc["task"].get<std::string>();
+  const TaskFamily* family = Registry::instance().family(block.task);
+  if (!family) {
+    std::vector<std::string> ids;
+    for (const auto* f : Registry::instance().families()) ids.push_back(f->id());
+    v.error(prefix + "/task", fmt::format("unknown task '{}' (known: {})", block.task, fmt::join(ids, ", ")));
+  }
+  return family;
+}
+
+void validate_workload_and_axes(Validator& v, const Json& doc, const std::string& prefix, const TaskFamily& family,
+                                RunBlock& block) {
+  const Json* workload = doc.contains("workload") ? &doc["workload"] : nullptr;
+  const Json* axes = doc.contains("axes") ? &doc["axes"] : nullptr;
+  if (workload && !workload->is_object()) {
+    v.error(prefix + "/workload", "must be an object of workload parameters");
+    workload = nullptr;
+  }
+  if (axes && !axes->is_object()) {
+    v.error(prefix + "/axes", "must be an object: parameter -> list of values (and optional \"zip\" groups)");
+    axes = nullptr;
+  }
+  BlockParams params(v, family, workload, axes);
+  if (workload) {
+    for (auto it = workload->begin(); it != workload->end(); ++it) {
+      const std::string path = prefix + "/workload/" + it.key();
+      const ParamSpec* spec = params.check_name(path, it.key());
+      if (!spec) continue;
+      if (auto err = check_param_value(*spec, it.value())) v.error(path, *err);
+    }
+    block.workload = *workload;
+  }
+  if (axes) {
+    AxesValidator(v, params, workload, prefix).validate(*axes);
+    block.axes = *axes;
+  }
+}
+
+// Combinations that the family cannot build at all (an unknown projection of the model, ...).
+void validate_points(Validator& v, const std::string& prefix, const TaskFamily& family, const RunBlock& block) {
+  for (const auto& point : expand_points(block, family)) {
+    if (auto bad = family.invalid_point(point)) {
+      const std::string where = block.workload.contains(bad->first) ? prefix + "/workload/" + bad->first
+                                : block.axes.contains(bad->first)   ? prefix + "/axes/" + bad->first
+                                                                    : prefix + "/workload";
+      v.error(where, bad->second);
+      return;
+    }
+  }
+}
+
+void validate_block(Validator& v, const Json& doc, const std::string& prefix, RunBlock& block) {
+  block.path = prefix;
+  const TaskFamily* family = validate_task(v, doc, prefix, block);
+  if (doc.contains("measure")) validate_measure(v, doc["measure"], prefix + "/measure", block.measure);
+  if (family) validate_workload_and_axes(v, doc, prefix, *family, block);
   if (!doc.contains("methods")) v.error(prefix + "/methods", "required: a non-empty array of methods");
   else if (family) validate_methods(v, doc["methods"], prefix, block.task, block.methods);
   if (doc.contains("claims")) {
     block.claims = doc["claims"];
     validate_claims(v, doc["claims"], prefix, block.methods);
   }
-
-  // Combinations that the family cannot build at all (an unknown projection of the model, ...).
-  if (family && v.errors.empty()) {
-    for (const auto& point : expand_points(block, *family)) {
-      if (auto bad = family->invalid_point(point)) {
-        const std::string where = block.workload.contains(bad->first) ? prefix + "/workload/" + bad->first
-                                  : block.axes.contains(bad->first)   ? prefix + "/axes/" + bad->first
-                                                                      : prefix + "/workload";
-        v.error(where, bad->second);
-        break;
-      }
-    }
-  }
+  if (family && v.errors.empty()) validate_points(v, prefix, *family, block);
 }
 
 }  // namespace

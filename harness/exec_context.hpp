@@ -1,7 +1,6 @@
 #pragma once
-// What a method runs in, and how the runner measures it there. The base class is the CPU backend (host
-// clock, host heap accounting); the CUDA backend (harness/cuda/cuda_context.hpp) adds its stream and
-// handles and overrides timing (cold / graph / hot with CUDA events), memory and profiler ranges.
+// What a method runs in: the backend, and on CUDA (harness/cuda/cuda_context.hpp) the stream, cuBLAS
+// handles and workspace. How the runner measures it is harness/measurement.hpp.
 #include <functional>
 #include <memory>
 #include <string>
@@ -9,6 +8,7 @@
 #include "harness/backend.hpp"
 #include "harness/config.hpp"
 #include "harness/json.hpp"
+#include "harness/output_view.hpp"
 #include "harness/timing.hpp"
 
 namespace lrb {
@@ -37,20 +37,16 @@ class ExecContext {
 
   // Waits until all work the method enqueued has finished (no-op on the CPU).
   virtual void synchronize() {}
-  // Timing pass of `method.run` (MEASUREMENT.md section 3).
-  virtual TimingResult time_method(Method& method, const MeasureOptions& options, const PreparedCopyFactory& make_copy);
-  virtual TimingResult time_phase(TimedPhase& phase, const MeasureOptions& options);
-  // Memory pass: {stored_bytes, components, peak_bytes, transient_bytes, how}.
-  virtual Json measure_memory(Method& method);
-  // HBM traffic pass: one execution between an L2 flush and a drain, counted where the backend can
-  // (CUPTI on the GPU), inside a profiler range named `range`. {available, read_bytes, write_bytes,
-  // write_drained_bytes, note}.
-  virtual Json measure_hbm(Method& method, const std::string& range, bool enabled);
-
+  // Memory primitives of the correctness pass, synchronous: host memory everywhere, device memory on a
+  // device backend.
+  virtual void fill_bytes(void* dst, unsigned char value, std::size_t bytes, Memory where);
+  virtual void copy_to_host(void* dst, const void* src, std::size_t bytes, Memory where);
  private:
   Backend backend_;
 };
 
+// The context of a backend.
+std::unique_ptr<ExecContext> make_context(Backend backend);
 // The CUDA backend's context; implemented in harness/cuda/, absent from CPU builds.
 std::unique_ptr<ExecContext> make_device_context();
 

@@ -1,18 +1,22 @@
 #pragma once
 // The method interface shared by every task family. A family derives its own abstract base from
-// `Method` and adds what its correctness pass needs (output access, poisoning); see
-// workloads/<family>/method_base.hpp. The split follows FlashInfer's plan/run: `prepare` does all
-// untimed work (encode, merge, upload, plan), `run` is the timed part.
+// `Method` (workloads/<family>/method_base.hpp) and its host and device bases say where the outputs live;
+// the harness's correctness pass (harness/check.hpp) poisons, guards and reads them through `outputs()`.
+// What a method is (id, description, parameters, traits) is declared once in the registry
+// (harness/registry.hpp), not here. The split follows FlashInfer's plan/run: `prepare` does all untimed
+// work (encode, merge, upload, plan), `run` is the timed part.
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "harness/backend.hpp"
 #include "harness/json.hpp"
 #include "harness/exec_context.hpp"
+#include "harness/output_view.hpp"
 #include "harness/params.hpp"
 
 namespace lrb {
@@ -62,7 +66,9 @@ class Method {
   Method(const Method&) = delete;
   Method& operator=(const Method&) = delete;
 
-  // Whether this method can solve this point on this backend; the reason goes into a skipped record.
+  // Whether this implementation can solve this point here (device capability: sm_90, shared memory, an
+  // optional library); the reason goes into a skipped record. Point-level applicability that holds on
+  // every backend belongs in the declaration's `supports`.
   virtual Support can_run(const Point& point, Backend backend) const {
     (void)point;
     (void)backend;
@@ -72,6 +78,11 @@ class Method {
   virtual void prepare(const Problem& problem, ExecContext& ctx) = 0;
   // Timed: computes the output from the prepared state. Launch-only on the CUDA backend.
   virtual void run(ExecContext& ctx) = 0;
+  // The output buffers, as the correctness pass poisons, guards and downloads them (valid after prepare).
+  virtual std::vector<OutputView> outputs() = 0;
+  // Untimed, once after the correctness pass: facts that exist only after a run (an entropy coder's real
+  // output size). Families read them through their method base.
+  virtual void after_run(ExecContext& ctx) { (void)ctx; }
   // Optional sub-phases of `run`, timed apart. Running all of them in order equals `run`.
   virtual std::vector<TimedPhase> phases() { return {}; }
   // Stored bytes by component.

@@ -27,28 +27,55 @@ std::unique_ptr<Method> MethodInfo::make(const Params& params, Backend backend) 
   return it->second(params);
 }
 
-bool Registry::add_method(MethodInfo info) {
-  if (method(info.id)) throw std::logic_error("method registered twice: " + info.id);
-  for (auto& [family, id, backend, make] : pending_backends_)
-    if (id == info.id) {
-      if (family != info.family) throw std::logic_error("method " + id + " registered in two families");
-      info.makers[backend] = std::move(make);
-    }
+Support MethodInfo::point_support(const Point& point, const Params& params) const {
+  return supports ? supports(point, params) : Support::yes();
+}
+
+double MethodInfo::tolerance(const TaskFamily& family) const {
+  return traits.tolerance.value_or(family.default_tolerance());
+}
+
+bool Registry::declare_method(MethodDecl decl) {
+  for (const auto& m : methods_)
+    if (m.id == decl.id) throw std::logic_error("method declared twice: " + decl.id);
+  MethodInfo info;
+  static_cast<MethodDecl&>(info) = std::move(decl);
   methods_.push_back(std::move(info));
+  linked_ = false;
   return true;
 }
 
-bool Registry::add_method_backend(const std::string& family, const std::string& id, Backend backend,
-                                  MethodFactory make) {
-  for (auto& m : methods_)
-    if (m.id == id) {
-      if (m.family != family) throw std::logic_error("method " + id + " registered in two families");
-      if (m.makers.count(backend)) throw std::logic_error("backend registered twice for method " + id);
-      m.makers[backend] = std::move(make);
-      return true;
-    }
-  pending_backends_.emplace_back(family, id, backend, std::move(make));
+bool Registry::add_backend(const std::string& id, Backend backend, MethodFactory make) {
+  implementations_.push_back({id, backend, std::move(make)});
+  linked_ = false;
   return true;
+}
+
+void Registry::link() const {
+  if (linked_) return;
+  linked_ = true;
+  for (auto& impl : implementations_) {
+    MethodInfo* target = nullptr;
+    for (auto& m : methods_)
+      if (m.id == impl.id) target = &m;
+    if (!target) throw std::logic_error("a " + to_string(impl.backend) + " implementation of '" + impl.id +
+                                        "' is registered, but no LRBENCH_DECLARE_METHOD declares that method");
+    if (target->makers.count(impl.backend))
+      throw std::logic_error("backend " + to_string(impl.backend) + " registered twice for method " + impl.id);
+    target->makers[impl.backend] = std::move(impl.make);
+  }
+  implementations_.clear();
+  for (const auto& m : methods_) {
+    if (!family(m.family)) throw std::logic_error("method " + m.id + " declares an unknown family " + m.family);
+    if (!m.traits.reference.empty()) {
+      const MethodInfo* ref = nullptr;
+      for (const auto& r : methods_)
+        if (r.id == m.traits.reference) ref = &r;
+      if (!ref || ref->family != m.family)
+        throw std::logic_error("method " + m.id + " names reference '" + m.traits.reference +
+                               "', which is not a method of " + m.family);
+    }
+  }
 }
 
 bool Registry::add_workload(WorkloadInfo info) {
@@ -70,6 +97,7 @@ const TaskFamily* Registry::family(const std::string& id) const {
 }
 
 const MethodInfo* Registry::method(const std::string& id) const {
+  link();
   for (const auto& m : methods_)
     if (m.id == id) return &m;
   return nullptr;
@@ -93,10 +121,11 @@ std::vector<const TaskFamily*> Registry::families() const {
   return out;
 }
 
-std::vector<const MethodInfo*> Registry::methods(const std::string& family) const {
+std::vector<const MethodInfo*> Registry::methods(const std::string& family, bool include_hidden) const {
+  link();
   std::vector<const MethodInfo*> out;
   for (const auto& m : methods_)
-    if (family.empty() || m.family == family) out.push_back(&m);
+    if ((family.empty() || m.family == family) && (include_hidden || !m.hidden)) out.push_back(&m);
   return out;
 }
 

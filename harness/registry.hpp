@@ -1,12 +1,15 @@
 #pragma once
 // Self-registration of task families, methods, workload generators and model shapes.
-// Each registers from its own translation unit with one macro line; the library is built as a CMake
-// OBJECT library so no registration is dropped by the linker.
+// A method is declared once (LRBENCH_DECLARE_METHOD: id, family, description, parameters, traits) and each
+// backend implementation registers beside it (LRBENCH_REGISTER_BACKEND), in any order and in any
+// translation unit; a method may have a CUDA implementation only. The libraries are CMake OBJECT
+// libraries, so no registration is dropped by the linker.
 #include <any>
-#include <map>
-#include <tuple>
 #include <functional>
+#include <limits>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,20 +23,52 @@ namespace lrb {
 
 using MethodFactory = std::function<std::unique_ptr<Method>(const Params&)>;
 
-// A method id with one implementation per backend. The CPU implementation registers the id with its
-// description and parameters; a CUDA implementation (methods/<id>/*_cuda.cpp) adds its backend.
-struct MethodInfo {
+// What a method is, on every backend: the correctness pass and the families read these, so no
+// implementation restates them.
+struct MethodTraits {
+  // Relative error above which the output is wrong, not merely lossy. Unset: the family's default;
+  // infinity: lossy by design (the error is reported, never a failure); 0: bit-exact.
+  std::optional<double> tolerance;
+  // What the output must equal, in the family's terms ("base": adapter_projection's base GEMM alone;
+  // "full": lowrank_linear's uncompressed layer). Empty: the family's default target.
+  std::string target;
+  // Stores its data compressed (adapter codes): the family reports a compression ratio.
+  bool compresses = false;
+  // kv_compression: the blob is byte-identical on every backend (a parallel entropy coder's is not);
+  // the CUDA/CPU test compares blobs only where this holds, decoded caches always.
+  bool deterministic_blob = true;
+  // For a method without a CPU implementation: the method whose CPU path its output is compared with on
+  // the GPU (the FP64 reference judges it everywhere).
+  std::string reference;
+  static constexpr double lossy = std::numeric_limits<double>::infinity();
+};
+
+// Applicability that holds on every backend (a layout that needs basis_rank % 8 == 0, a mode the method
+// has nothing to run in); skipped, not failed.
+using PointSupport = std::function<Support(const Point& point, const Params& params)>;
+
+struct MethodDecl {
   std::string family;
   std::string id;
   std::string description;
   ParamSpecs params;
+  MethodTraits traits;
+  PointSupport supports;  // empty: every point
+  bool hidden = false;    // test-only methods: runnable, not listed, not in the conformance suite
+};
+
+// A declared method with its backend implementations.
+struct MethodInfo : MethodDecl {
   std::map<Backend, MethodFactory> makers;
-  bool hidden = false;  // test-only methods: not listed
 
   std::vector<Backend> backends() const;
-  bool supports(Backend b) const { return makers.count(b) > 0; }
+  bool supports_backend(Backend b) const { return makers.count(b) > 0; }
   // Throws std::invalid_argument when the method has no implementation for `backend`.
   std::unique_ptr<Method> make(const Params& params, Backend backend) const;
+  // The declaration's point-level support (yes when it has none).
+  Support point_support(const Point& point, const Params& params) const;
+  // The traits' tolerance, or the family's default.
+  double tolerance(const TaskFamily& family) const;
 };
 
 struct WorkloadInfo {
@@ -49,9 +84,8 @@ class Registry {
   static Registry& instance();
 
   bool add_family(std::shared_ptr<TaskFamily> family);
-  bool add_method(MethodInfo info);
-  // Adds a backend's implementation to a method id (registered before or after the id itself).
-  bool add_method_backend(const std::string& family, const std::string& id, Backend backend, MethodFactory make);
+  bool declare_method(MethodDecl decl);
+  bool add_backend(const std::string& id, Backend backend, MethodFactory make);
   bool add_workload(WorkloadInfo info);
   bool add_model(ModelShape model);
 
@@ -61,32 +95,34 @@ class Registry {
   const ModelShape* model(const std::string& id) const;
 
   std::vector<const TaskFamily*> families() const;
-  std::vector<const MethodInfo*> methods(const std::string& family = "") const;
+  // Declared methods of a family (all families when empty); hidden ones only when asked.
+  std::vector<const MethodInfo*> methods(const std::string& family = "", bool include_hidden = true) const;
   std::vector<const WorkloadInfo*> workloads(const std::string& family = "") const;
   std::vector<const ModelShape*> models() const;
   std::vector<std::string> model_ids() const;  // choices of every family's `model` parameter
 
  private:
+  // Joins implementations to their declarations on first lookup (registration order across translation
+  // units is unspecified); an implementation without a declaration, or a reference to an unknown method,
+  // is a programming error reported there.
+  void link() const;
+
   std::vector<std::shared_ptr<TaskFamily>> families_;
-  std::vector<MethodInfo> methods_;
-  std::vector<std::tuple<std::string, std::string, Backend, MethodFactory>> pending_backends_;
+  mutable std::vector<MethodInfo> methods_;
+  struct Implementation {
+    std::string id;
+    Backend backend;
+    MethodFactory make;
+  };
+  mutable std::vector<Implementation> implementations_;
+  mutable bool linked_ = false;
   std::vector<WorkloadInfo> workloads_;
   std::vector<ModelShape> models_;
 };
 
-// A CPU method class provides: static std::string description(); static ParamSpecs params(); and a
-// constructor taking const Params&. A backend implementation needs only the constructor.
 template <class M>
-bool register_method(const std::string& family, const std::string& id, bool hidden = false) {
-  MethodInfo info{family, id, M::description(), M::params(), {}, hidden};
-  info.makers[Backend::cpu] = [](const Params& p) { return std::make_unique<M>(p); };
-  return Registry::instance().add_method(std::move(info));
-}
-
-template <class M>
-bool register_method_backend(const std::string& family, const std::string& id, Backend backend) {
-  return Registry::instance().add_method_backend(family, id, backend,
-                                                 [](const Params& p) { return std::make_unique<M>(p); });
+bool register_backend(const std::string& id, Backend backend) {
+  return Registry::instance().add_backend(id, backend, [](const Params& p) { return std::make_unique<M>(p); });
 }
 
 }  // namespace lrb
@@ -94,17 +130,16 @@ bool register_method_backend(const std::string& family, const std::string& id, B
 #define LRBENCH_CONCAT_INNER(a, b) a##b
 #define LRBENCH_CONCAT(a, b) LRBENCH_CONCAT_INNER(a, b)
 
-// LRBENCH_REGISTER_METHOD(adapter_projection, "sequential_lora", SequentialLora);
-#define LRBENCH_REGISTER_METHOD(family, id, Class)                                                      \
-  [[maybe_unused]] static const bool LRBENCH_CONCAT(lrbench_method_registered_, __LINE__) = \
-      ::lrb::register_method<Class>(#family, id)
+// LRBENCH_DECLARE_METHOD(adapter_projection, "s2lc", {.description = ..., .params = ..., .traits = ...});
+#define LRBENCH_DECLARE_METHOD(family_, id_, ...)                                                      \
+  [[maybe_unused]] static const bool LRBENCH_CONCAT(lrbench_method_declared_, __LINE__) = [] {         \
+    ::lrb::MethodDecl d = __VA_ARGS__;                                                                 \
+    d.family = #family_;                                                                               \
+    d.id = id_;                                                                                        \
+    return ::lrb::Registry::instance().declare_method(std::move(d));                                   \
+  }()
 
-// The CUDA implementation of a method id: LRBENCH_REGISTER_CUDA_METHOD(adapter_projection, "base_only", BaseOnlyCuda);
-#define LRBENCH_REGISTER_CUDA_METHOD(family, id, Class)                                                 \
-  [[maybe_unused]] static const bool LRBENCH_CONCAT(lrbench_method_registered_, __LINE__) = \
-      ::lrb::register_method_backend<Class>(#family, id, ::lrb::Backend::cuda)
-
-// Test-only methods (fault injection): registered, runnable, not listed by `lrbench list`.
-#define LRBENCH_REGISTER_HIDDEN_METHOD(family, id, Class)                                               \
-  [[maybe_unused]] static const bool LRBENCH_CONCAT(lrbench_method_registered_, __LINE__) = \
-      ::lrb::register_method<Class>(#family, id, true)
+// LRBENCH_REGISTER_BACKEND("s2lc", cpu, S2lcCpu); LRBENCH_REGISTER_BACKEND("s2lc", cuda, S2lcCuda);
+#define LRBENCH_REGISTER_BACKEND(id, backend, Class)                                                   \
+  [[maybe_unused]] static const bool LRBENCH_CONCAT(lrbench_backend_registered_, __LINE__) =           \
+      ::lrb::register_backend<Class>(id, ::lrb::Backend::backend)

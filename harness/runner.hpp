@@ -1,6 +1,6 @@
 #pragma once
 // The runner (DESIGN.md section 5): points x methods, each (point, method) in separate passes
-// (correctness, timing, memory), one record per pair appended to JSONL as it completes.
+// (harness/passes.hpp), one record per pair appended to JSONL as it completes.
 #include <filesystem>
 #include <iosfwd>
 #include <optional>
@@ -19,12 +19,12 @@ struct RunOptions {
   int shard_index = 0;                   // run points with index % shard_count == shard_index
   int shard_count = 1;
   bool progress = true;
-  bool write_reports = true;             // CSV and markdown beside the JSONL at the end
 };
 
 struct RunSummary {
   int ok = 0, skipped = 0, failed = 0, resumed = 0, filtered = 0;
-  std::filesystem::path jsonl, csv, md;
+  std::filesystem::path jsonl;
+  std::filesystem::path csv, md;  // where the CLI writes the reports (analysis/report.hpp), not the runner
 };
 
 // Throws std::runtime_error for conditions that stop a run before it starts (no such backend, an

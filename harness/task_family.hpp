@@ -1,15 +1,22 @@
 #pragma once
 // A task family: one mathematical problem, its FP64 reference, fidelity metrics and analytic floor.
+// The correctness pass itself is the harness's (harness/check.hpp); a family supplies the shapes of the
+// outputs it expects, the comparison of downloaded outputs with its reference, and its metrics.
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "harness/json.hpp"
 #include "harness/method.hpp"
+#include "harness/output_view.hpp"
 #include "harness/params.hpp"
 
 namespace lrb {
+
+struct MethodInfo;
 
 struct CheckOptions {
   // Above this many FP64 reference FLOPs the family checks a seeded sample (and says so).
@@ -18,7 +25,22 @@ struct CheckOptions {
 
 struct CheckResult {
   Json fidelity = Json::object();
-  std::optional<std::string> failure;  // NaN, unwritten elements, error above the method's tolerance
+  std::optional<std::string> failure;  // NaN, unwritten or out-of-bounds elements, error above tolerance
+  std::vector<HostOutput> outputs;     // the method's outputs on the host, as they were compared
+};
+
+// An output the family expects, by name and shape.
+struct OutputShape {
+  std::string name;
+  std::size_t rows = 0, cols = 0;
+};
+
+// A family's verdict inputs: its fidelity metrics, the relative error judged against the method's
+// tolerance, and any failure of its own (raw tokens that did not come back bit-exact).
+struct Comparison {
+  Json fidelity = Json::object();
+  double error = 0;
+  std::optional<std::string> failure;
 };
 
 class TaskFamily {
@@ -43,15 +65,26 @@ class TaskFamily {
   virtual std::shared_ptr<const Problem> make_problem(const Point& point) const = 0;
   // {generator, seed, source} for the record.
   virtual Json workload_info(const Problem& problem) const = 0;
-  // Correctness pass: poison the method's outputs, run once, compare with the FP64 reference.
-  virtual CheckResult check(const Problem& problem, Method& method, ExecContext& ctx,
-                            const CheckOptions& options) const = 0;
+
+  // ---- Correctness (the pass is harness/check.hpp) --------------------------------------------------
+  // The outputs every method of the family must expose, in order.
+  virtual std::vector<OutputShape> output_shapes(const Problem& problem) const = 0;
+  // Compares the downloaded outputs (already checked for shape, guard bands and non-finite elements)
+  // with the FP64 reference.
+  virtual Comparison compare(const Problem& problem, const MethodInfo& method, const Method& impl,
+                             const std::vector<HostOutput>& outputs, const CheckOptions& options) const = 0;
+  // Tolerance of a method that declares none: lossless methods 1e-2 unless the family says otherwise.
+  virtual double default_tolerance() const { return 1e-2; }
+  // The catalogue of odd shapes the conformance suite runs every method on (workload values).
+  virtual std::vector<Json> conformance_shapes() const = 0;
+
   // Compulsory bytes and FLOPs of the problem for this method (called after the method ran; methods
   // may override with their own representation through Method::floor).
   virtual Floor floor(const Problem& problem, const Method& method) const = 0;
   // Compression ratios and sizes where the family has them (null otherwise).
-  virtual Json compression(const Problem& problem, const Method& method) const {
+  virtual Json compression(const Problem& problem, const MethodInfo& info, const Method& method) const {
     (void)problem;
+    (void)info;
     (void)method;
     return nullptr;
   }

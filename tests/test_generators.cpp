@@ -52,7 +52,7 @@ TEST_P(AdapterGenerators, SameSeedSameBytesOtherSeedOtherBytes) {
     }
     EXPECT_FALSE(same_bytes(pa.projections[i].W, pc.projections[i].W));
   }
-  EXPECT_EQ(pa.token_adapter, pb.token_adapter);
+  EXPECT_EQ(pa.layout.token_adapter, pb.layout.token_adapter);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, AdapterGenerators, ::testing::Values("gaussian", "trained_like", "shared_subspace"));
@@ -108,16 +108,43 @@ TEST(AdapterPopularity, LawsBehave) {
     return static_cast<const AdapterProblem&>(*prob);
   };
   const auto& identical = tokens("identical", 8, 16);
-  EXPECT_EQ(identical.groups.size(), 1u);
+  EXPECT_EQ(identical.layout.segments(), 1u);
   const auto& distinct = tokens("distinct", 40, 32);
-  EXPECT_EQ(distinct.groups.size(), 32u);
+  EXPECT_EQ(distinct.layout.segments(), 32u);
   const auto& zipf = tokens("zipf", 100, 64);
   int zero = 0;
-  for (int id : zipf.token_adapter) zero += id == 0;
+  for (int id : zipf.layout.token_adapter) zero += id == 0;
   EXPECT_GT(zero, 64 / 10) << "adapter 0 is the most popular under zipf";
-  for (int id : tokens("uniform", 5, 64).token_adapter) {
+  for (int id : tokens("uniform", 5, 64).layout.token_adapter) {
     EXPECT_GE(id, 0);
     EXPECT_LT(id, 5);
+  }
+}
+
+TEST(AdapterBatchLayout, SegmentsSortTokensByAdapterInFirstAppearanceOrder) {
+  const AdapterBatch b = AdapterBatch::from_token_adapters({3, 1, 3, 0, 1, 3});
+  EXPECT_EQ(b.segment_adapter, (std::vector<int>{3, 1, 0}));
+  EXPECT_EQ(b.segment_offset, (std::vector<int>{0, 3, 5, 6}));
+  EXPECT_EQ(b.order, (std::vector<int>{0, 2, 5, 1, 4, 3}));
+  ASSERT_EQ(b.segments(), 3u);
+  EXPECT_EQ(std::vector<int>(b.tokens(1).begin(), b.tokens(1).end()), (std::vector<int>{1, 4}));
+  EXPECT_EQ(b.segment_size(2), 1);
+  for (std::size_t s = 0; s < b.segments(); ++s)
+    for (int t : b.tokens(s)) EXPECT_EQ(b.token_adapter[t], b.segment_adapter[s]);
+}
+
+TEST(AdapterBatchLayout, StackedAdaptersHoldEveryAdaptersFactors) {
+  const auto prob = family("adapter_projection").make_problem(
+      point_of("adapter_projection", {{"projections", {"q"}}, {"K", 3}, {"rank", 2}, {"batch", 4}, {"d_in", 5},
+                                      {"d_out", 7}}));
+  const auto& proj = static_cast<const AdapterProblem&>(*prob).projections.at(0);
+  const StackedAdapters s = proj.stacked();
+  ASSERT_EQ(s.A.size(), 3u * 2 * 5);
+  ASSERT_EQ(s.B.size(), 3u * 7 * 2);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(s.A[(k * 2 + 1) * 5 + 4], proj.adapters[k].A(1, 4));
+    EXPECT_EQ(s.B[(k * 7 + 6) * 2 + 1], proj.adapters[k].B(6, 1));
+    EXPECT_EQ(s.scale[k], proj.adapters[k].scale);
   }
 }
 

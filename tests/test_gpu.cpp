@@ -13,108 +13,16 @@
 #include "harness/cuda/hbm_counters.hpp"
 #include "harness/cuda/lt_gemm.hpp"
 #include "harness/env.hpp"
-#include "kernels/s2lc.cuh"
+#include "harness/measurement.hpp"
+#include "kernels/adapter_projection/s2lc.cuh"
+#include "tests/support/gpu.hpp"
 #include "tests/support/method_check.hpp"
 #include "workloads/adapter_projection/method_base.hpp"
-#include "workloads/kv_compression/device_data.hpp"
-#include "workloads/lowrank_linear/method_base.hpp"
 
 namespace lrb::test {
 namespace {
 
-#define REQUIRE_GPU()                                                                     \
-  do {                                                                                    \
-    if (!cuda_device_present()) GTEST_SKIP() << "no CUDA device present: GPU test skipped"; \
-  } while (0)
-
-double rel_diff(const MatrixF& a, const MatrixF& b) { return (a - b).norm() / std::max(b.norm(), 1e-30f); }
-
-// ---- CUDA paths against CPU paths -------------------------------------------------------------------
-
-struct AdapterCase {
-  const char* name;
-  Json values;
-};
-
-void PrintTo(const AdapterCase& c, std::ostream* os) { *os << c.name; }
-
-std::vector<AdapterCase> adapter_cases() {
-  return {
-      {"odd_minimal", {{"d_in", 37}, {"d_out", 23}, {"K", 1}, {"rank", 1}, {"batch", 1}, {"popularity", "identical"}}},
-      {"odd_distinct", {{"d_in", 40}, {"d_out", 72}, {"K", 9}, {"rank", 4}, {"batch", 7}, {"popularity", "distinct"}}},
-      {"adapter_only", {{"d_in", 64}, {"d_out", 48}, {"K", 5}, {"rank", 8}, {"batch", 13}, {"mode", "adapter-only"}}},
-      {"smollm_zipf", {{"model", "smollm-135m"}, {"K", 16}, {"rank", 16}, {"batch", 33}, {"popularity", "zipf"}}},
-  };
-}
-
-class AdapterCudaVsCpu : public ::testing::TestWithParam<std::tuple<std::string, AdapterCase>> {};
-
-TEST_P(AdapterCudaVsCpu, SameOutputWithinFp16) {
-  REQUIRE_GPU();
-  const auto& [method, c] = GetParam();
-  Json values = c.values;
-  values["projections"] = {"q", "v"};
-  values["layers"] = 2;
-  values["generator"] = "trained_like";
-  values["seed"] = 5;
-  const MethodRun cpu = check_method("adapter_projection", method, values, Json::object(), Backend::cpu);
-  const MethodRun gpu = check_method("adapter_projection", method, values, Json::object(), Backend::cuda);
-  ASSERT_EQ(cpu.support.ok, gpu.support.ok);
-  if (!cpu.support.ok) GTEST_SKIP() << cpu.support.reason;
-  ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure;
-  EXPECT_LT(gpu.check.fidelity["rel_error"].get<double>(), 5e-3) << gpu.check.fidelity.dump();
-  auto& mc = dynamic_cast<AdapterProjectionMethod&>(*cpu.method);
-  auto& mg = dynamic_cast<AdapterProjectionMethod&>(*gpu.method);
-  const auto yc = mc.output();
-  const auto yg = mg.output();
-  ASSERT_EQ(yc.size(), yg.size());
-  for (std::size_t i = 0; i < yc.size(); ++i) EXPECT_LT(rel_diff(yg[i], yc[i]), 5e-3) << "projection " << i;
-}
-
-INSTANTIATE_TEST_SUITE_P(Gpu, AdapterCudaVsCpu,
-                         ::testing::Combine(::testing::Values("base_only", "dense_merge", "sequential_lora",
-                                                              "grouped_gemm"),
-                                            ::testing::ValuesIn(adapter_cases())),
-                         [](const auto& info) { return std::get<0>(info.param) + "_" + std::get<1>(info.param).name; });
-
-class KvCudaVsCpu : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(KvCudaVsCpu, SameBlobAndRestoredCache) {
-  REQUIRE_GPU();
-  const Json values = {{"model", "tiny"}, {"tokens", 37}};
-  const MethodRun cpu = check_method("kv_compression", GetParam(), values, Json::object(), Backend::cpu);
-  const MethodRun gpu = check_method("kv_compression", GetParam(), values, Json::object(), Backend::cuda);
-  ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure;
-  auto& mc = dynamic_cast<KvCompressionMethod&>(*cpu.method);
-  auto& mg = dynamic_cast<cuda::CudaKvMethod&>(*gpu.method);
-  EXPECT_EQ(mc.sizes().blob_bytes, mg.sizes().blob_bytes);
-  const auto& kc = mc.restored_keys();
-  const auto& kg = mg.restored_keys();
-  EXPECT_EQ(0, std::memcmp(kc.data.data(), kg.data.data(), kc.bytes())) << "restored keys differ";
-  const auto& vc = mc.restored_values();
-  const auto& vg = mg.restored_values();
-  EXPECT_EQ(0, std::memcmp(vc.data.data(), vg.data.data(), vc.bytes())) << "restored values differ";
-  EXPECT_EQ(gpu.check.fidelity["rel_error"].get<double>(), cpu.check.fidelity["rel_error"].get<double>());
-}
-
-INSTANTIATE_TEST_SUITE_P(Gpu, KvCudaVsCpu, ::testing::Values("identity", "int8_per_token"));
-
-class LowrankCudaVsCpu : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(LowrankCudaVsCpu, SameOutputWithinFp16) {
-  REQUIRE_GPU();
-  for (const Json& values : {Json{{"d_in", 37}, {"d_out", 23}, {"rank", 1}, {"tokens", 1}},
-                             Json{{"model", "smollm-135m"}, {"projection", "down"}, {"rank", 64}, {"tokens", 33}}}) {
-    const MethodRun cpu = check_method("lowrank_linear", GetParam(), values, Json::object(), Backend::cpu);
-    const MethodRun gpu = check_method("lowrank_linear", GetParam(), values, Json::object(), Backend::cuda);
-    ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure;
-    const MatrixF yc = dynamic_cast<LowrankLinearMethod&>(*cpu.method).output();
-    const MatrixF yg = dynamic_cast<LowrankLinearMethod&>(*gpu.method).output();
-    EXPECT_LT(rel_diff(yg, yc), 5e-3) << values.dump();
-  }
-}
-
-INSTANTIATE_TEST_SUITE_P(Gpu, LowrankCudaVsCpu, ::testing::Values("dense", "two_gemm"));
+// Every CUDA path against its CPU path: test_gpu_conformance.cpp (generated from the registry).
 
 // s2lc: the CUDA kernel against the CPU path, per layout and launch, on shapes that exercise every
 // instantiated R, odd d_in slices across the cluster, token chunks (batch > 128), per-token adapters and
@@ -153,22 +61,20 @@ TEST_P(S2lcCudaVsCpu, SameOutputWithinFp16) {
   ASSERT_TRUE(cpu.support.ok && gpu.support.ok) << cpu.support.reason << gpu.support.reason;
   ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure;
   EXPECT_EQ(gpu.check.fidelity["nonfinite_elements"].get<long>(), 0);
-  auto& mc = dynamic_cast<AdapterProjectionMethod&>(*cpu.method);
-  auto& mg = dynamic_cast<AdapterProjectionMethod&>(*gpu.method);
-  const auto yc = mc.output();
-  const auto yg = mg.output();
+  const auto& yc = cpu.check.outputs;
+  const auto& yg = gpu.check.outputs;
   ASSERT_EQ(yc.size(), yg.size());
   for (std::size_t i = 0; i < yc.size(); ++i) {
-    EXPECT_LT(rel_diff(yg[i], yc[i]), 2e-3) << "projection " << i;
+    EXPECT_LT(rel_diff(yg[i].values, yc[i].values), 2e-3) << "projection " << i;
     // The seed's test 2: the fused kernel against an FP32 reference of the same (compressed) computation.
-    EXPECT_LT((yg[i] - yc[i]).cwiseAbs().maxCoeff(), 0.05f) << "projection " << i;
+    EXPECT_LT((yg[i].values - yc[i].values).cwiseAbs().maxCoeff(), 0.05f) << "projection " << i;
   }
   // Same stored bytes on both paths, except the CUDA path's 16-byte alignment of each adapter's code.
   EXPECT_EQ(gpu.footprint.components.at("shared_bases"), cpu.footprint.components.at("shared_bases"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Gpu, S2lcCudaVsCpu,
-                         ::testing::Combine(::testing::Values("u8x2", "packed", "fp16"),
+                         ::testing::Combine(::testing::Values("u8x2", "packed", "fp16"),  // kS2lcLayouts
                                             ::testing::Values("grouped", "per_projection"),
                                             ::testing::ValuesIn(s2lc_cases())),
                          [](const auto& info) {
@@ -201,6 +107,7 @@ class DeviceCopy final : public Method {
     LRB_CUDA_CHECK(cudaMemcpyAsync(dst_.data(), src_.data(), src_.bytes(), cudaMemcpyDeviceToDevice, ctx_->stream()));
   }
   Footprint footprint() const override { return {{{"buffers", 2 * src_.bytes()}}}; }
+  std::vector<OutputView> outputs() override { return {}; }
 
  private:
   cuda::CudaContext* ctx_ = nullptr;
@@ -214,7 +121,7 @@ TEST(HbmCounters, CopyOf256MiBReadsAndWritesItsBytes) {
   DeviceCopy copy(static_cast<std::size_t>(bytes));
   Problem none;
   copy.prepare(none, *ctx);
-  const Json hbm = ctx->measure_hbm(copy, "test/copy/256MiB", true);
+  const Json hbm = make_measurement(*ctx)->hbm(copy, "test/copy/256MiB", true);
   ASSERT_TRUE(hbm["available"].get<bool>()) << hbm["note"];
   EXPECT_NEAR(hbm["read_bytes"].get<double>(), bytes, 0.03 * bytes) << hbm.dump();
   EXPECT_NEAR(hbm["write_drained_bytes"].get<double>(), bytes, 0.03 * bytes) << hbm.dump();
@@ -231,7 +138,7 @@ TEST(HbmCounters, HotReadsAlmostNothingOfAWeightColdReadsInFull) {
   ASSERT_FALSE(run.check.failure);
   auto& ctx = cuda::cuda_context(*run.ctx);
   const double weight = 4096.0 * 4096 * 2;
-  const Json cold = ctx.measure_hbm(*run.method, "test/cold", true);
+  const Json cold = make_measurement(ctx)->hbm(*run.method, "test/cold", true);
   ASSERT_TRUE(cold["available"].get<bool>()) << cold["note"];
   EXPECT_GT(cold["read_bytes"].get<double>(), 0.97 * weight) << cold.dump();
   // Hot: the weight was just read (no flush before the counted run).
@@ -249,8 +156,8 @@ TEST(HbmCounters, HotReadsAlmostNothingOfAWeightColdReadsInFull) {
 
 TEST(S2lcKernel, NoInstantiationSpillsToLocalMemory) {
   REQUIRE_GPU();
-  for (int R : {8, 16, 32, 64})
-    for (auto layout : {kernels::S2lcLayout::u8x2, kernels::S2lcLayout::packed, kernels::S2lcLayout::fp16})
+  for (int R : kernels::kS2lcRankList)
+    for (auto layout : kernels::kS2lcLayouts)
       EXPECT_EQ(kernels::s2lc_local_memory_bytes(R, layout), 0u) << "R=" << R << " layout " << static_cast<int>(layout);
 }
 
@@ -263,7 +170,7 @@ TEST(HbmCounters, S2lcWritesItsOutputAndLittleElse) {
                        {"popularity", "distinct"}, {"mode", "adapter-only"}, {"generator", "gaussian"}};
   const MethodRun run = check_method("adapter_projection", "s2lc", values, Json::object(), Backend::cuda);
   ASSERT_FALSE(run.check.failure);
-  const Json hbm = run.ctx->measure_hbm(*run.method, "test/s2lc/writes", true);
+  const Json hbm = make_measurement(*run.ctx)->hbm(*run.method, "test/s2lc/writes", true);
   ASSERT_TRUE(hbm["available"].get<bool>()) << hbm["note"];
   const double out = 16.0 * 64 * 4096 * 2;
   // Net of the counter path's own drained writes (measured around no work; ~4.8 MB on the H200).
@@ -291,7 +198,7 @@ ModeTimings time_base_only(const Json& projections, int batch, int min_samples) 
   const PreparedCopyFactory copy = prepared_copies(t.run, "base_only");
   for (const char* mode : {"hot", "cold", "graph"}) {
     m.mode = mode;
-    t.by_mode[mode] = t.run.ctx->time_method(*t.run.method, m, copy);
+    t.by_mode[mode] = make_measurement(*t.run.ctx)->time(*t.run.method, m, copy);
     std::cout << mode << ": median " << t.by_mode[mode].stats.median * 1e6 << " us, stdrel "
               << t.by_mode[mode].stats.stdrel << "; " << t.by_mode[mode].note << "\n";
   }
@@ -333,7 +240,7 @@ TEST(DeviceMemory, TwoGemmIntermediateIsTransient) {
   const Json values = {{"d_in", 512}, {"d_out", 256}, {"rank", 32}, {"tokens", 100}};
   const MethodRun run = check_method("lowrank_linear", "two_gemm", values, Json::object(), Backend::cuda);
   ASSERT_FALSE(run.check.failure);
-  const Json mem = run.ctx->measure_memory(*run.method);
+  const Json mem = make_measurement(*run.ctx)->memory(*run.method);
   EXPECT_EQ(mem["transient_bytes"].get<std::int64_t>(), 100 * 32 * 2) << mem.dump();
   EXPECT_EQ(mem["stored_bytes"].get<std::uint64_t>(), 2u * 32 * (512 + 256));
 }

@@ -163,20 +163,19 @@ TEST(S2lcForward, CpuPathEqualsXVUtFromTheEncoding) {
     ASSERT_FALSE(r.check.failure) << *r.check.failure;
     const auto& p = static_cast<const AdapterProblem&>(*r.problem);
     const auto enc = s2lc::cached_encoding(p, 16);
-    auto& m = dynamic_cast<AdapterProjectionMethod&>(*r.method);
-    const auto& out = m.output();
+    const auto& out = r.check.outputs;
     for (std::size_t i = 0; i < p.projections.size(); ++i) {
       const auto& e = enc->projections[i];
       const MatrixD X = p.projections[i].X.cast<float>().cast<double>();
       MatrixD want = X * p.projections[i].W.cast<float>().cast<double>().transpose();
       const MatrixD T = X * e.V.cast<float>().cast<double>();
       for (int t = 0; t < p.batch; ++t) {
-        const auto& code = e.adapters[p.token_adapter[t]];
+        const auto& code = e.adapters[p.layout.token_adapter[t]];
         for (int j = 0; j < e.d_out; ++j)
           for (int c = 0; c < e.R; ++c)
             want(t, j) += T(t, c) * s2lc::decoded(code, s2lc::parse_layout(layout), std::size_t(j) * e.R + c);
       }
-      EXPECT_LT((MatrixD(out[i].cast<double>()) - want).norm() / want.norm(), 1e-5) << layout << " projection " << i;
+      EXPECT_LT((MatrixD(out[i].values.cast<double>()) - want).norm() / want.norm(), 1e-5) << layout << " projection " << i;
     }
   }
 }
@@ -190,7 +189,7 @@ TEST(S2lcForward, OverlapOneFp16LayoutReproducesTheLoraOutput) {
   ASSERT_FALSE(r.check.failure);
   EXPECT_LT(r.check.fidelity["rel_error"].get<double>(), 5e-3) << r.check.fidelity.dump();
   // Compressed adapters: ratio reported against fp16 LoRA factors.
-  const Json c = Registry::instance().family("adapter_projection")->compression(*r.problem, *r.method);
+  const Json c = Registry::instance().family("adapter_projection")->compression(*r.problem, *r.info, *r.method);
   EXPECT_GT(c["ratio"].get<double>(), 0.5);
 }
 

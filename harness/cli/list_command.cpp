@@ -47,13 +47,15 @@ void print_registry(std::ostream& out, const std::string& what) {
   if (all || what == "methods") {
     out << "Methods:\n";
     for (const auto* f : families) {
-      auto methods = r.methods(f->id());
+      auto methods = r.methods(f->id(), false);
       sort_by(methods, [](const MethodInfo* m) { return m->id; });
       for (const auto* m : methods) {
-        if (m->hidden) continue;
         std::vector<std::string> backends;
         for (auto b : m->backends()) backends.push_back(to_string(b));
+        if (backends.empty()) backends.push_back("none in this build");
         out << fmt::format("  {:<20} {:<20} [{}] {}\n", m->id, f->id(), fmt::join(backends, ","), m->description);
+        if (!m->traits.reference.empty())
+          out << fmt::format("      (no CPU path: checked against {} on the GPU)\n", m->traits.reference);
         print_params(out, m->params, "      ");
       }
     }

@@ -50,6 +50,62 @@ int parse_shard(const std::string& text, int& index, int& count) {
   return 0;
 }
 
+struct RunArgs {
+  std::string config_path, backend_text, out_dir, filter, shard;
+  bool resume = false, quiet = false;
+};
+struct ReportArgs {
+  std::string in, csv, md, config;
+};
+
+int run_command(const RunArgs& a) {
+  const auto cfg = load_or_report(a.config_path);
+  if (!cfg) return kExitUsage;
+  lrb::RunOptions options;
+  if (!a.backend_text.empty()) options.backend = lrb::parse_backend_choice(a.backend_text);
+  options.out_dir = a.out_dir.empty() ? std::filesystem::path("out") / cfg->name : std::filesystem::path(a.out_dir);
+  options.filter = a.filter;
+  options.resume = a.resume;
+  options.progress = !a.quiet;
+  if (parse_shard(a.shard, options.shard_index, options.shard_count) != 0) return kExitUsage;
+  const auto summary = lrb::run_config(*cfg, options, std::cerr);
+  lrb::write_run_reports(summary.jsonl, summary.csv, summary.md);
+  if (std::filesystem::exists(summary.jsonl) && has_claims(*cfg))
+    print_claims(*cfg, lrb::read_jsonl(summary.jsonl), summary.md);
+  if (std::filesystem::exists(summary.jsonl))
+    std::cerr << fmt::format("lrbench: records {}\n         table   {}\n         csv     {}\n", summary.jsonl.string(),
+                             summary.md.string(), summary.csv.string());
+  return summary.failed > 0 ? kExitFailedRecords : kExitOk;
+}
+
+int validate_command(const std::string& path) {
+  const auto cfg = load_or_report(path);
+  if (!cfg) return kExitUsage;
+  std::vector<std::string> tasks;
+  for (const auto& b : cfg->blocks) tasks.push_back(b.name.empty() ? b.task : b.name + ":" + b.task);
+  std::cout << fmt::format("{}: valid ({}; config hash {})\n", path, fmt::join(tasks, ", "), cfg->hash);
+  return kExitOk;
+}
+
+int report_command(const ReportArgs& a) {
+  const std::filesystem::path in(a.in);
+  const auto csv = a.csv.empty() ? std::filesystem::path(in).replace_extension(".csv") : std::filesystem::path(a.csv);
+  const auto md = a.md.empty() ? std::filesystem::path(in).replace_extension(".md") : std::filesystem::path(a.md);
+  std::vector<std::string> warnings;
+  const auto records = lrb::read_jsonl(in, &warnings);
+  for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+  lrb::write_csv_report(in, csv);
+  lrb::write_markdown_report(in, md);
+  std::cout << lrb::markdown_from_records(records);
+  if (!a.config.empty()) {
+    const auto cfg = load_or_report(a.config);
+    if (!cfg) return kExitUsage;
+    print_claims(*cfg, records, md);
+  }
+  std::cerr << fmt::format("lrbench: {} records -> {} and {}\n", records.size(), csv.string(), md.string());
+  return kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -58,38 +114,32 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "lrbench 0.1.0");
 
-  // run
+  RunArgs ra;
   auto* run = app.add_subcommand("run", "run a config: points x methods, one JSONL record per pair");
-  std::string config_path, backend_text, out_dir, filter, shard;
-  bool resume = false, quiet = false;
-  run->add_option("CONFIG", config_path, "JSON config (see configs/)")->required();
-  run->add_option("--backend", backend_text, "override the config's backend: auto, cpu or cuda")
+  run->add_option("CONFIG", ra.config_path, "JSON config (see configs/)")->required();
+  run->add_option("--backend", ra.backend_text, "override the config's backend: auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
-  run->add_option("--out", out_dir, "output folder (default: out/<config name>)");
-  run->add_option("--filter", filter, "regex on '<method label>/<point id>'; only matching pairs run");
-  run->add_flag("--resume", resume, "continue a run: skip (point, method) pairs already in the JSONL");
-  run->add_option("--shard", shard, "run shard I of N (points with index % N == I), e.g. 0/4");
-  run->add_flag("-q,--quiet", quiet, "no progress lines");
+  run->add_option("--out", ra.out_dir, "output folder (default: out/<config name>)");
+  run->add_option("--filter", ra.filter, "regex on '<method label>/<point id>'; only matching pairs run");
+  run->add_flag("--resume", ra.resume, "continue a run: skip (point, method) pairs already in the JSONL");
+  run->add_option("--shard", ra.shard, "run shard I of N (points with index % N == I), e.g. 0/4");
+  run->add_flag("-q,--quiet", ra.quiet, "no progress lines");
 
-  // validate
   auto* validate = app.add_subcommand("validate", "check a config without running anything");
   std::string validate_path;
   validate->add_option("CONFIG", validate_path, "JSON config")->required();
 
-  // list
   auto* list = app.add_subcommand("list", "show registered task families, methods, workload generators, models");
   std::string what = "all";
   list->add_option("WHAT", what, "tasks | methods | workloads | models | all")
       ->check(CLI::IsMember({"tasks", "methods", "workloads", "models", "all"}));
 
-  // report
+  ReportArgs rp;
   auto* report = app.add_subcommand("report", "turn a results JSONL into CSV and a markdown table");
-  std::string report_in, report_csv, report_md;
-  report->add_option("RESULTS", report_in, "results .jsonl")->required()->check(CLI::ExistingFile);
-  report->add_option("--csv", report_csv, "CSV output (default: RESULTS with .csv)");
-  report->add_option("--md", report_md, "markdown output (default: RESULTS with .md)");
-  std::string report_config;
-  report->add_option("--config", report_config,
+  report->add_option("RESULTS", rp.in, "results .jsonl")->required()->check(CLI::ExistingFile);
+  report->add_option("--csv", rp.csv, "CSV output (default: RESULTS with .csv)");
+  report->add_option("--md", rp.md, "markdown output (default: RESULTS with .md)");
+  report->add_option("--config", rp.config,
                      "the config that produced RESULTS: adds its claims, claimed vs measured with a verdict each")
       ->check(CLI::ExistingFile);
 
@@ -99,55 +149,14 @@ int main(int argc, char** argv) {
     const int rc = app.exit(e);
     return rc == 0 ? kExitOk : kExitUsage;
   }
-
   try {
-    if (*validate) {
-      const auto cfg = load_or_report(validate_path);
-      if (!cfg) return kExitUsage;
-      std::vector<std::string> tasks;
-      for (const auto& b : cfg->blocks) tasks.push_back(b.name.empty() ? b.task : b.name + ":" + b.task);
-      std::cout << fmt::format("{}: valid ({}; config hash {})\n", validate_path, fmt::join(tasks, ", "), cfg->hash);
-      return kExitOk;
-    }
+    if (*validate) return validate_command(validate_path);
     if (*list) {
       lrb::print_registry(std::cout, what);
       return kExitOk;
     }
-    if (*report) {
-      const std::filesystem::path in(report_in);
-      const auto csv = report_csv.empty() ? std::filesystem::path(in).replace_extension(".csv") : std::filesystem::path(report_csv);
-      const auto md = report_md.empty() ? std::filesystem::path(in).replace_extension(".md") : std::filesystem::path(report_md);
-      std::vector<std::string> warnings;
-      const auto records = lrb::read_jsonl(in, &warnings);
-      for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
-      lrb::write_csv_report(in, csv);
-      lrb::write_markdown_report(in, md);
-      std::cout << lrb::markdown_from_records(records);
-      if (!report_config.empty()) {
-        const auto cfg = load_or_report(report_config);
-        if (!cfg) return kExitUsage;
-        print_claims(*cfg, records, md);
-      }
-      std::cerr << fmt::format("lrbench: {} records -> {} and {}\n", records.size(), csv.string(), md.string());
-      return kExitOk;
-    }
-    // run
-    const auto cfg = load_or_report(config_path);
-    if (!cfg) return kExitUsage;
-    lrb::RunOptions options;
-    if (!backend_text.empty()) options.backend = lrb::parse_backend_choice(backend_text);
-    options.out_dir = out_dir.empty() ? std::filesystem::path("out") / cfg->name : std::filesystem::path(out_dir);
-    options.filter = filter;
-    options.resume = resume;
-    options.progress = !quiet;
-    if (parse_shard(shard, options.shard_index, options.shard_count) != 0) return kExitUsage;
-    const auto summary = lrb::run_config(*cfg, options, std::cerr);
-    if (std::filesystem::exists(summary.jsonl) && has_claims(*cfg))
-      print_claims(*cfg, lrb::read_jsonl(summary.jsonl), summary.md);
-    if (std::filesystem::exists(summary.jsonl))
-      std::cerr << fmt::format("lrbench: records {}\n         table   {}\n         csv     {}\n", summary.jsonl.string(),
-                               summary.md.string(), summary.csv.string());
-    return summary.failed > 0 ? kExitFailedRecords : kExitOk;
+    if (*report) return report_command(rp);
+    return run_command(ra);
   } catch (const std::exception& e) {
     std::cerr << "lrbench: error: " << e.what() << "\n";
     return kExitError;

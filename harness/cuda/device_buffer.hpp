@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "harness/cuda/check.hpp"
+#include "harness/output_view.hpp"
 
 namespace lrb::cuda {
 
@@ -29,30 +30,40 @@ class DeviceBuffer {
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   DeviceBuffer(DeviceBuffer&& other) noexcept
-      : data_(std::exchange(other.data_, nullptr)), count_(std::exchange(other.count_, 0)) {}
+      : data_(std::exchange(other.data_, nullptr)),
+        count_(std::exchange(other.count_, 0)),
+        guard_(std::exchange(other.guard_, 0)) {}
   DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
     if (this != &other) {
       release();
       data_ = std::exchange(other.data_, nullptr);
       count_ = std::exchange(other.count_, 0);
+      guard_ = std::exchange(other.guard_, 0);
     }
     return *this;
   }
 
-  void allocate(std::size_t count) {
+  void allocate(std::size_t count) { allocate_guarded(count, 0); }
+  // `guard` elements of sentinel space before and after the `count` elements (outputs: the correctness
+  // pass fills and checks them, harness/check.hpp). data() points at the first of the `count` elements.
+  void allocate_guarded(std::size_t count, std::size_t guard) {
     release();
     if (count == 0) return;
-    LRB_CUDA_CHECK(cudaMalloc(&data_, count * sizeof(T)));
+    T* base = nullptr;
+    LRB_CUDA_CHECK(cudaMalloc(&base, (count + 2 * guard) * sizeof(T)));
+    data_ = base + guard;
     count_ = count;
-    DeviceMemoryCounter::add(static_cast<std::int64_t>(bytes()));
+    guard_ = guard;
+    DeviceMemoryCounter::add(static_cast<std::int64_t>(allocated_bytes()));
   }
   void release() {
     if (data_) {
-      cudaFree(data_);  // no throw from a destructor; a failed free leaves nothing to recover
-      DeviceMemoryCounter::add(-static_cast<std::int64_t>(bytes()));
+      cudaFree(data_ - guard_);  // no throw from a destructor; a failed free leaves nothing to recover
+      DeviceMemoryCounter::add(-static_cast<std::int64_t>(allocated_bytes()));
     }
     data_ = nullptr;
     count_ = 0;
+    guard_ = 0;
   }
   void upload(const T* host, std::size_t count, cudaStream_t stream) {
     if (count != count_) allocate(count);
@@ -66,11 +77,20 @@ class DeviceBuffer {
   const T* data() const { return data_; }
   std::size_t size() const { return count_; }
   std::size_t bytes() const { return count_ * sizeof(T); }
+  std::size_t guard_elements() const { return guard_; }
 
  private:
+  std::size_t allocated_bytes() const { return (count_ + 2 * guard_) * sizeof(T); }
   T* data_ = nullptr;
   std::size_t count_ = 0;
+  std::size_t guard_ = 0;
 };
+
+// A device output buffer with guard bands of kGuardBandBytes on both sides.
+template <class T>
+void allocate_output(DeviceBuffer<T>& b, std::size_t count) {
+  b.allocate_guarded(count, kGuardBandBytes / sizeof(T));
+}
 
 }  // namespace lrb::cuda
 

@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-#include "kernels/timing_kernels.cuh"
+#include "harness/cuda/timing_kernels.cuh"
 
 namespace lrb::cuda {
 

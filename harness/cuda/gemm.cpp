@@ -1,6 +1,6 @@
 #include "harness/cuda/gemm.hpp"
 
-#include "kernels/fill.cuh"
+#include "harness/cuda/fill.cuh"
 
 namespace lrb::cuda {
 

@@ -10,12 +10,7 @@ namespace {
 
 class BaseOnly final : public CpuAdapterMethod {
  public:
-  explicit BaseOnly(const Params&) {}
-  static std::string description() { return "base GEMM alone, no adapter (floor reference)"; }
-  static ParamSpecs params() { return base_only::params(); }  // the CPU path has one schedule
-
-  Support can_run(const Point& point, Backend) const override { return base_only::can_run(point); }
-  Target target() const override { return Target::base; }
+  explicit BaseOnly(const Params&) {}  // the CPU path has one schedule
 
   void prepare(const Problem& problem, ExecContext&) override {
     const auto& p = static_cast<const AdapterProblem&>(problem);
@@ -35,5 +30,11 @@ class BaseOnly final : public CpuAdapterMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_METHOD(adapter_projection, "base_only", BaseOnly);
+
+LRBENCH_DECLARE_METHOD(adapter_projection, "base_only",
+                       {.description = "base GEMM alone, no adapter (floor reference)",
+                        .params = base_only::params(),
+                        .traits = {.target = "base"},
+                        .supports = [](const Point& point, const Params&) { return base_only::can_run(point); }});
+LRBENCH_REGISTER_BACKEND("base_only", cpu, BaseOnly);
 }  // namespace lrb

@@ -10,8 +10,6 @@ namespace {
 class BaseOnlyCuda final : public CudaAdapterMethod {
  public:
   explicit BaseOnlyCuda(const Params& p) : batched_(p.string("schedule") == "batched") {}
-  Support can_run(const Point& point, Backend) const override { return base_only::can_run(point); }
-  Target target() const override { return Target::base; }
 
   void prepare(const Problem& problem, ExecContext& ctx) override {
     bind(problem, ctx);
@@ -55,5 +53,5 @@ class BaseOnlyCuda final : public CudaAdapterMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_CUDA_METHOD(adapter_projection, "base_only", BaseOnlyCuda);
+LRBENCH_REGISTER_BACKEND("base_only", cuda, BaseOnlyCuda);
 }  // namespace lrb::cuda

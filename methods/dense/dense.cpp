@@ -9,9 +9,6 @@ namespace {
 class Dense final : public CpuLowrankMethod {
  public:
   explicit Dense(const Params&) {}
-  static std::string description() { return "uncompressed GEMM Y = X W^T (baseline)"; }
-  static ParamSpecs params() { return {}; }
-  Target target() const override { return Target::full; }
 
   void prepare(const Problem& problem, ExecContext&) override {
     const auto& p = static_cast<const LowrankProblem&>(problem);
@@ -30,5 +27,8 @@ class Dense final : public CpuLowrankMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_METHOD(lowrank_linear, "dense", Dense);
+
+LRBENCH_DECLARE_METHOD(lowrank_linear, "dense",
+                       {.description = "uncompressed GEMM Y = X W^T (baseline)", .traits = {.target = "full"}});
+LRBENCH_REGISTER_BACKEND("dense", cpu, Dense);
 }  // namespace lrb

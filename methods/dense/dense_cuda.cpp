@@ -10,7 +10,6 @@ namespace {
 class DenseCuda final : public CudaLowrankMethod {
  public:
   explicit DenseCuda(const Params&) {}
-  Target target() const override { return Target::full; }
   void prepare(const Problem& problem, ExecContext& ctx) override {
     bind(problem, ctx);
     w_ = upload_matrix(p_->W, ctx_->stream());
@@ -31,5 +30,5 @@ class DenseCuda final : public CudaLowrankMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_CUDA_METHOD(lowrank_linear, "dense", DenseCuda);
+LRBENCH_REGISTER_BACKEND("dense", cuda, DenseCuda);
 }  // namespace lrb::cuda

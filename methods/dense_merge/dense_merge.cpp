@@ -13,8 +13,6 @@ namespace {
 class DenseMerge final : public CpuAdapterMethod {
  public:
   explicit DenseMerge(const Params&) {}
-  static std::string description() { return "merge W + s B A per adapter in the batch, one GEMM per adapter group"; }
-  static ParamSpecs params() { return {}; }
 
   void prepare(const Problem& problem, ExecContext&) override {
     p_ = &static_cast<const AdapterProblem&>(problem);
@@ -24,8 +22,8 @@ class DenseMerge final : public CpuAdapterMethod {
     merged_.assign(p_->projections.size(), {});
     for (std::size_t i = 0; i < p_->projections.size(); ++i) {
       const auto& proj = p_->projections[i];
-      for (const auto& g : p_->groups) {
-        const AdapterFactors& f = proj.adapters[g.adapter];
+      for (int adapter : p_->layout.segment_adapter) {
+        const AdapterFactors& f = proj.adapters[adapter];
         MatrixF w = f.scale * (f.B.cast<float>() * f.A.cast<float>());
         if (p_->with_base) w += data_[i].W;
         merged_[i].push_back(std::move(w));
@@ -36,8 +34,8 @@ class DenseMerge final : public CpuAdapterMethod {
 
   void run(ExecContext&) override {
     for (std::size_t i = 0; i < data_.size(); ++i) {
-      for (std::size_t g = 0; g < p_->groups.size(); ++g) {
-        const auto& tokens = p_->groups[g].tokens;
+      for (std::size_t g = 0; g < p_->layout.segments(); ++g) {
+        const auto tokens = p_->layout.tokens(g);
         gather_rows(data_[i].X, tokens, xg_);
         yg_.noalias() = xg_ * merged_[i][g].transpose();
         for (std::size_t t = 0; t < tokens.size(); ++t) out_[i].row(tokens[t]) = yg_.row(static_cast<Eigen::Index>(t));
@@ -52,7 +50,7 @@ class DenseMerge final : public CpuAdapterMethod {
     return {{{"merged_weights", merged}}};
   }
   Json metrics() const override {
-    return {{"merge_s", merge_s_}, {"merged_copies_per_projection", p_ ? p_->groups.size() : 0}};
+    return {{"merge_s", merge_s_}, {"merged_copies_per_projection", p_ ? p_->layout.segments() : 0}};
   }
 
  private:
@@ -64,5 +62,8 @@ class DenseMerge final : public CpuAdapterMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_METHOD(adapter_projection, "dense_merge", DenseMerge);
+
+LRBENCH_DECLARE_METHOD(adapter_projection, "dense_merge",
+                       {.description = "merge W + s B A per adapter in the batch, one GEMM per adapter group"});
+LRBENCH_REGISTER_BACKEND("dense_merge", cpu, DenseMerge);
 }  // namespace lrb

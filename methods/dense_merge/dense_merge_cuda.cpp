@@ -43,7 +43,8 @@ class DenseMergeCuda final : public CudaAdapterMethod {
 
   void prepare(const Problem& problem, ExecContext& ctx) override {
     bind(problem, ctx);
-    groups_ = plan_token_groups(*p_, ctx_->stream());
+    batch_.upload(p_->layout, ctx_->stream());
+    const AdapterBatch& layout = p_->layout;
     merged_.clear();
     xs_.clear();
     ys_.clear();
@@ -58,19 +59,19 @@ class DenseMergeCuda final : public CudaAdapterMethod {
       if (p_->with_base) w = upload_half(pp.W, ctx_->stream());
       std::vector<DeviceBuffer<__half>> per;
       std::vector<DeviceBuffer<__half>> a, b;
-      for (std::size_t g = 0; g < groups_.adapter.size(); ++g) {
-        const AdapterFactors& f = pp.adapters[groups_.adapter[g]];
+      for (std::size_t g = 0; g < layout.segments(); ++g) {
+        const AdapterFactors& f = pp.adapters[layout.segment_adapter[g]];
         a.push_back(upload_half(f.A, ctx_->stream()));
         b.push_back(upload_half(f.B, ctx_->stream()));
       }
       ctx_->synchronize();
       start.record(ctx_->stream());
-      for (std::size_t g = 0; g < groups_.adapter.size(); ++g) {
+      for (std::size_t g = 0; g < layout.segments(); ++g) {
         DeviceBuffer<__half> m(static_cast<std::size_t>(pp.d_out) * pp.d_in);
         if (p_->with_base)
           LRB_CUDA_CHECK(cudaMemcpyAsync(m.data(), w.data(), w.bytes(), cudaMemcpyDeviceToDevice, ctx_->stream()));
         // Column-major W'^T [d_in x d_out] (+)= s A^T [d_in x r] B^T [r x d_out].
-        gemm_nn(*ctx_, pp.d_in, pp.d_out, p_->rank, pp.adapters[groups_.adapter[g]].scale, a[g].data(), pp.d_in,
+        gemm_nn(*ctx_, pp.d_in, pp.d_out, p_->rank, pp.adapters[layout.segment_adapter[g]].scale, a[g].data(), pp.d_in,
                 b[g].data(), p_->rank, p_->with_base ? 1.0f : 0.0f, m.data(), pp.d_in);
         per.push_back(std::move(m));
       }
@@ -82,8 +83,8 @@ class DenseMergeCuda final : public CudaAdapterMethod {
     merge_ms_ = merge_ms;
     for (std::size_t i = 0; i < p_->projections.size(); ++i) {
       const auto& pp = p_->projections[i];
-      for (std::size_t g = 0; g < groups_.adapter.size(); ++g)
-        plan_gemm_tn(*ctx_, pp.d_out, groups_.count[g], pp.d_in, merged_[i][g].data(), pp.d_in, xs_[i].data(), pp.d_in,
+      for (std::size_t g = 0; g < layout.segments(); ++g)
+        plan_gemm_tn(*ctx_, pp.d_out, layout.segment_size(g), pp.d_in, merged_[i][g].data(), pp.d_in, xs_[i].data(), pp.d_in,
                      0.0f, ys_[i].data(), pp.d_out);
     }
   }
@@ -91,15 +92,16 @@ class DenseMergeCuda final : public CudaAdapterMethod {
   void run(ExecContext&) override {
     for (std::size_t i = 0; i < p_->projections.size(); ++i) {
       const auto& pp = p_->projections[i];
-      kernels::launch_gather_rows(x_[i].data(), groups_.order.data(), p_->batch, pp.d_in, xs_[i].data(), ctx_->stream());
+      kernels::launch_gather_rows(x_[i].data(), batch_.order.data(), p_->batch, pp.d_in, xs_[i].data(), ctx_->stream());
       LRB_CUDA_CHECK_LAUNCH();
-      for (std::size_t g = 0; g < groups_.adapter.size(); ++g) {
-        const int o = groups_.offset[g], c = groups_.count[g];
+      const AdapterBatch& b = p_->layout;
+      for (std::size_t g = 0; g < b.segments(); ++g) {
+        const int o = b.segment_offset[g], c = b.segment_size(g);
         tuned_gemm_tn(*ctx_, pp.d_out, c, pp.d_in, 1.0f, merged_[i][g].data(), pp.d_in,
                 xs_[i].data() + static_cast<std::size_t>(o) * pp.d_in, pp.d_in, 0.0f,
                 ys_[i].data() + static_cast<std::size_t>(o) * pp.d_out, pp.d_out);
       }
-      kernels::launch_scatter_rows(ys_[i].data(), groups_.order.data(), p_->batch, pp.d_out, y_[i].data(), ctx_->stream());
+      kernels::launch_scatter_rows(ys_[i].data(), batch_.order.data(), p_->batch, pp.d_out, y_[i].data(), ctx_->stream());
       LRB_CUDA_CHECK_LAUNCH();
     }
   }
@@ -112,17 +114,17 @@ class DenseMergeCuda final : public CudaAdapterMethod {
     return f;
   }
   Json metrics() const override {
-    return {{"merge_ms", merge_ms_}, {"merged_copies_per_projection", groups_.adapter.size()},
+    return {{"merge_ms", merge_ms_}, {"merged_copies_per_projection", p_ ? p_->layout.segments() : 0},
             {"merge_note", "device merge W + s B A (copy + one GEMM per projection and adapter), CUDA events"}};
   }
 
  private:
-  TokenGroups groups_;
+  DeviceAdapterBatch batch_;
   std::vector<std::vector<DeviceBuffer<__half>>> merged_;
   std::vector<DeviceBuffer<__half>> x_, xs_, ys_;
   double merge_ms_ = 0;
 };
 
 }  // namespace
-LRBENCH_REGISTER_CUDA_METHOD(adapter_projection, "dense_merge", DenseMergeCuda);
+LRBENCH_REGISTER_BACKEND("dense_merge", cuda, DenseMergeCuda);
 }  // namespace lrb::cuda

@@ -4,14 +4,8 @@
 #include "methods/sequential_lora/sequential_lora_cpu.hpp"
 
 namespace lrb {
-namespace {
-class GroupedGemmCpu final : public SequentialLoraCpu {
- public:
-  using SequentialLoraCpu::SequentialLoraCpu;
-  static std::string description() {
-    return "base GEMMs + one cuBLAS grouped GEMM over every (projection, adapter) shrink and one for the expands";
-  }
-};
-}  // namespace
-LRBENCH_REGISTER_METHOD(adapter_projection, "grouped_gemm", GroupedGemmCpu);
+LRBENCH_DECLARE_METHOD(adapter_projection, "grouped_gemm",
+                       {.description = "base GEMMs + one cuBLAS grouped GEMM over every (projection, adapter) shrink "
+                                       "and one for the expands"});
+LRBENCH_REGISTER_BACKEND("grouped_gemm", cpu, SequentialLoraCpu);
 }  // namespace lrb

@@ -19,7 +19,7 @@ class GroupedGemmCuda final : public CudaAdapterMethod {
       if (p_->with_base)  // the base GEMMs are independent of the shrinks: one grouped call for both
         shrinks.push_back({pp.d_out, p_->batch, pp.d_in, state_.proj[i].W.data(), pp.d_in, state_.proj[i].Xs.data(),
                            pp.d_in, state_.proj[i].Ys.data(), pp.d_out, 1.0f, 0.0f});
-      for (std::size_t g = 0; g < state_.groups.adapter.size(); ++g) {
+      for (std::size_t g = 0; g < p_->layout.segments(); ++g) {
         const auto [s, e] = state_.lora_gemms(*p_, i, g);
         shrinks.push_back(s);
         expands.push_back(e);
@@ -43,5 +43,5 @@ class GroupedGemmCuda final : public CudaAdapterMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_CUDA_METHOD(adapter_projection, "grouped_gemm", GroupedGemmCuda);
+LRBENCH_REGISTER_BACKEND("grouped_gemm", cuda, GroupedGemmCuda);
 }  // namespace lrb::cuda

@@ -3,21 +3,18 @@
 #include <cstring>
 
 #include "harness/registry.hpp"
+#include "methods/identity/identity_format.hpp"
 #include "workloads/kv_compression/blob.hpp"
 #include "workloads/kv_compression/method_base.hpp"
 
 namespace lrb {
 namespace {
 
-constexpr std::uint32_t kMagic = 0x4449564b;  // "KVID"
+using identity::kMagic;
 
 class Identity final : public CpuKvMethod {
  public:
   explicit Identity(const Params&) {}
-  static std::string description() { return "copy the fp16 cache into the blob and back (floor, lossless)"; }
-  static ParamSpecs params() { return {}; }
-
-  double tolerance() const override { return 0.0; }
   std::vector<std::pair<int, int>> raw_tokens() const override { return {{0, p_ ? p_->keys.tokens : 0}}; }
 
   void prepare(const Problem& problem, ExecContext&) override {
@@ -39,9 +36,10 @@ class Identity final : public CpuKvMethod {
     std::memcpy(keys_out_.data.data(), r.take(keys_out_.bytes()), keys_out_.bytes());
     std::memcpy(values_out_.data.data(), r.take(values_out_.bytes()), values_out_.bytes());
   }
-  KvSizes sizes() const override {
+  KvSizes measure_sizes(ExecContext&) override {
     KvSizes s;
     s.blob_bytes = blob_.size();
+    s.capacity_bytes = blob_.capacity();
     s.raw_token_bytes = p_ ? p_->original_bytes() : 0;
     return s;
   }
@@ -49,5 +47,9 @@ class Identity final : public CpuKvMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_METHOD(kv_compression, "identity", Identity);
+
+LRBENCH_DECLARE_METHOD(kv_compression, "identity",
+                       {.description = "copy the fp16 cache into the blob and back (floor, lossless)",
+                        .traits = {.tolerance = 0.0}});
+LRBENCH_REGISTER_BACKEND("identity", cpu, Identity);
 }  // namespace lrb

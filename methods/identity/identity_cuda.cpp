@@ -1,16 +1,16 @@
 // identity, CUDA path: device-to-device copies of the cache into the blob (after its header) and back.
 #include "harness/registry.hpp"
+#include "methods/identity/identity_format.hpp"
 #include "workloads/kv_compression/device_data.hpp"
 
 namespace lrb::cuda {
 namespace {
 
-constexpr std::uint32_t kMagic = 0x4449564b;  // "KVID", as the CPU path
+using identity::kMagic;
 
 class IdentityCuda final : public CudaKvMethod {
  public:
   explicit IdentityCuda(const Params&) {}
-  double tolerance() const override { return 0.0; }
   std::vector<std::pair<int, int>> raw_tokens() const override { return {{0, p_ ? p_->keys.tokens : 0}}; }
 
   void prepare(const Problem& problem, ExecContext& ctx) override {
@@ -28,10 +28,12 @@ class IdentityCuda final : public CudaKvMethod {
     LRB_CUDA_CHECK(
         cudaMemcpyAsync(v_out_.data(), at + k_out_.bytes(), v_out_.bytes(), cudaMemcpyDeviceToDevice, ctx_->stream()));
   }
-  KvSizes sizes() const override { return {blob_size_, p_ ? p_->original_bytes() : 0, 0, 0}; }
+  KvSizes measure_sizes(ExecContext&) override {
+    return {blob_size_, blob_size_, p_ ? p_->original_bytes() : 0, 0, 0};
+  }
   Footprint footprint() const override { return {{{"blob", blob_size_}}}; }
 };
 
 }  // namespace
-LRBENCH_REGISTER_CUDA_METHOD(kv_compression, "identity", IdentityCuda);
+LRBENCH_REGISTER_BACKEND("identity", cuda, IdentityCuda);
 }  // namespace lrb::cuda

@@ -4,19 +4,18 @@
 #include <cmath>
 
 #include "harness/registry.hpp"
+#include "methods/int8_per_token/int8_format.hpp"
 #include "workloads/kv_compression/blob.hpp"
 #include "workloads/kv_compression/method_base.hpp"
 
 namespace lrb {
 namespace {
 
-constexpr std::uint32_t kMagic = 0x3849564b;  // "KVI8"
+using int8_per_token::kMagic;
 
 class Int8PerToken final : public CpuKvMethod {
  public:
   explicit Int8PerToken(const Params&) {}
-  static std::string description() { return "symmetric int8, one fp16 scale per layer and token (lossy baseline)"; }
-  static ParamSpecs params() { return {}; }
 
   void prepare(const Problem& problem, ExecContext&) override {
     p_ = &static_cast<const KvProblem&>(problem);
@@ -41,7 +40,7 @@ class Int8PerToken final : public CpuKvMethod {
     decode(r, values_out_);
   }
 
-  KvSizes sizes() const override { return {blob_.size(), 0, 0, 0}; }
+  KvSizes measure_sizes(ExecContext&) override { return {blob_.size(), blob_.capacity(), 0, 0, 0}; }
   Footprint footprint() const override { return {{{"blob", blob_.size()}}}; }
 
  private:
@@ -77,5 +76,8 @@ class Int8PerToken final : public CpuKvMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_METHOD(kv_compression, "int8_per_token", Int8PerToken);
+
+LRBENCH_DECLARE_METHOD(kv_compression, "int8_per_token",
+                       {.description = "symmetric int8, one fp16 scale per layer and token (lossy baseline)"});
+LRBENCH_REGISTER_BACKEND("int8_per_token", cpu, Int8PerToken);
 }  // namespace lrb

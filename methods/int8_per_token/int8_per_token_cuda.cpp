@@ -1,13 +1,14 @@
 // int8_per_token, CUDA path: one block per (layer, token) vector; the blob has the CPU path's layout
 // (header, K scales, K codes, V scales, V codes), byte for byte.
 #include "harness/registry.hpp"
-#include "kernels/int8_per_token.cuh"
+#include "methods/int8_per_token/int8_format.hpp"
+#include "kernels/kv_compression/int8_per_token.cuh"
 #include "workloads/kv_compression/device_data.hpp"
 
 namespace lrb::cuda {
 namespace {
 
-constexpr std::uint32_t kMagic = 0x3849564b;  // "KVI8", as the CPU path
+using int8_per_token::kMagic;
 
 class Int8PerTokenCuda final : public CudaKvMethod {
  public:
@@ -32,7 +33,7 @@ class Int8PerTokenCuda final : public CudaKvMethod {
     kernels::launch_int8_decode(vs, vc, vectors_, width_, v_out_.data(), ctx_->stream());
     LRB_CUDA_CHECK_LAUNCH();
   }
-  KvSizes sizes() const override { return {blob_size_, 0, 0, 0}; }
+  KvSizes measure_sizes(ExecContext&) override { return {blob_size_, blob_size_, 0, 0, 0}; }
   Footprint footprint() const override { return {{{"blob", blob_size_}}}; }
 
  private:
@@ -50,5 +51,5 @@ class Int8PerTokenCuda final : public CudaKvMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_CUDA_METHOD(kv_compression, "int8_per_token", Int8PerTokenCuda);
+LRBENCH_REGISTER_BACKEND("int8_per_token", cuda, Int8PerTokenCuda);
 }  // namespace lrb::cuda

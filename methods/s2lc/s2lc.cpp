@@ -1,8 +1,7 @@
 // s2lc, CPU path (Eigen, fp32): T = X V_common per projection, then per adapter group U_k decoded from
 // its stored layout and Y_t += T_t U_k^T for the group's tokens (plus X W^T in base+adapter mode).
-// The encoder runs in prepare (untimed, its time in metrics.encode_s) and is shared by all variants.
-#include <limits>
-
+// Declared here for both paths. The encoder runs in prepare (untimed, its time in metrics.encode_s) and
+// is shared by all variants.
 #include "harness/registry.hpp"
 #include "methods/s2lc/s2lc_method.hpp"
 #include "workloads/adapter_projection/cpu_helpers.hpp"
@@ -14,13 +13,6 @@ namespace {
 class S2lcCpu final : public CpuAdapterMethod {
  public:
   explicit S2lcCpu(const Params& params) : s_(params) {}
-  static std::string description() { return s2lc::description(); }
-  static ParamSpecs params() { return s2lc::params(); }
-
-  Support can_run(const Point& point, Backend) const override { return s2lc::can_run(s_, point); }
-  // Lossy by design: its output error is a finding, reported in fidelity, not a failure.
-  double tolerance() const override { return std::numeric_limits<double>::infinity(); }
-  bool compresses_adapters() const override { return true; }
 
   void prepare(const Problem& problem, ExecContext&) override {
     p_ = &static_cast<const AdapterProblem&>(problem);
@@ -37,9 +29,10 @@ class S2lcCpu final : public CpuAdapterMethod {
       t_.noalias() = data_[i].X * v_[i];  // batch x R, shared by every adapter
       if (p_->with_base) out_[i].noalias() = data_[i].X * data_[i].W.transpose();
       else out_[i].setZero();
-      for (const auto& g : p_->groups) {
-        const MatrixF U = s2lc::decode_adapter(e.adapters[g.adapter], s_.layout, e.d_out, e.R);
-        for (int t : g.tokens) out_[i].row(t).noalias() += t_.row(t) * U.transpose();
+      const AdapterBatch& b = p_->layout;
+      for (std::size_t g = 0; g < b.segments(); ++g) {
+        const MatrixF U = s2lc::decode_adapter(e.adapters[b.segment_adapter[g]], s_.layout, e.d_out, e.R);
+        for (int t : b.tokens(g)) out_[i].row(t).noalias() += t_.row(t) * U.transpose();
       }
     }
   }
@@ -65,5 +58,14 @@ class S2lcCpu final : public CpuAdapterMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_METHOD(adapter_projection, "s2lc", S2lcCpu);
+
+LRBENCH_DECLARE_METHOD(adapter_projection, "s2lc",
+                       {.description = s2lc::description(),
+                        .params = s2lc::params(),
+                        // Lossy by design: its output error is a finding, reported in fidelity, not a failure.
+                        .traits = {.tolerance = MethodTraits::lossy, .compresses = true},
+                        .supports = [](const Point& point, const Params& p) {
+                          return s2lc::can_run(s2lc::Settings(p), point);
+                        }});
+LRBENCH_REGISTER_BACKEND("s2lc", cpu, S2lcCpu);
 }  // namespace lrb

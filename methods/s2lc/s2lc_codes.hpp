@@ -15,7 +15,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "workloads/common/tensor.hpp"
+#include "harness/tensor.hpp"
 
 namespace lrb::s2lc {
 

@@ -1,14 +1,12 @@
-// s2lc, CUDA path: kernels/s2lc.cu. In base+adapter mode the base GEMMs of all projections (one cuBLAS
+// s2lc, CUDA path: kernels/adapter_projection/s2lc.cu. In base+adapter mode the base GEMMs of all projections (one cuBLAS
 // grouped call, base_only's fastest schedule) write Y first and the s2lc kernel adds the adapter part.
 // launch=grouped runs all projections in one launch; per_projection launches one kernel per projection (the
 // seed's 128 kernels).
 // In graph mode the whole pass is one CUDA graph either way.
-#include <limits>
-
 #include "harness/cuda/check.hpp"
 #include "harness/cuda/device_info.hpp"
 #include "harness/registry.hpp"
-#include "kernels/s2lc.cuh"
+#include "kernels/adapter_projection/s2lc.cuh"
 #include "methods/s2lc/s2lc_method.hpp"
 #include "workloads/adapter_projection/device_data.hpp"
 
@@ -31,26 +29,21 @@ class S2lcCuda final : public CudaAdapterMethod {
  public:
   explicit S2lcCuda(const Params& params) : s_(params) {}
 
-  Support can_run(const Point& point, Backend) const override {
+  Support can_run(const Point&, Backend) const override {
     if (!kernels::s2lc_supported_rank(s_.R))
-      return Support::no(fmt::format("the CUDA kernel is built for basis_rank 8, 16, 32, 64 (got {})", s_.R));
-    return s2lc::can_run(s_, point);
+      return Support::no(fmt::format("the CUDA kernel is built for basis_rank {} (got {})",
+                                     fmt::join(kernels::kS2lcRankList, ", "), s_.R));
+    if (device_info().cc_major < 9)
+      return Support::no(fmt::format("s2lc's kernel uses thread-block clusters (compute capability 9.0+); this GPU "
+                                     "is {}.{}", device_info().cc_major, device_info().cc_minor));
+    return Support::yes();
   }
-  double tolerance() const override { return std::numeric_limits<double>::infinity(); }
-  bool compresses_adapters() const override { return true; }
 
   void prepare(const Problem& problem, ExecContext& ctx) override {
     bind(problem, ctx);
-    if (device_info().cc_major < 9)
-      throw std::runtime_error(fmt::format("s2lc's kernel uses thread-block clusters (compute capability 9.0+); "
-                                           "this GPU is {}.{}", device_info().cc_major, device_info().cc_minor));
     enc_ = s2lc::cached_encoding(*p_, s_.R, &computed_here_);
     const cudaStream_t st = ctx_->stream();
-
-    groups_ = plan_token_groups(*p_, st);
-    offset_.upload(groups_.offset.data(), groups_.offset.size(), st);
-    count_.upload(groups_.count.data(), groups_.count.size(), st);
-    adapter_.upload(groups_.adapter.data(), groups_.adapter.size(), st);
+    batch_.upload(p_->layout, st);
 
     proj_.clear();
     std::vector<kernels::S2lcProjectionArgs> args;
@@ -89,8 +82,8 @@ class S2lcCuda final : public CudaAdapterMethod {
   }
 
   void run(ExecContext&) override {
-    const kernels::S2lcGroups groups{groups_.order.data(), offset_.data(), count_.data(), adapter_.data(),
-                                     static_cast<int>(p_->groups.size()), p_->batch};
+    const kernels::S2lcGroups groups{batch_.order.data(), batch_.segment_offset.data(),
+                                     batch_.segment_adapter.data(), static_cast<int>(batch_.segments()), p_->batch};
     if (p_->with_base) base_.run(*ctx_);
     const auto layout = kernel_layout(s_.layout);
     if (s_.grouped) {
@@ -136,13 +129,12 @@ class S2lcCuda final : public CudaAdapterMethod {
   std::shared_ptr<const s2lc::Encoding> enc_;
   bool computed_here_ = false;
   std::vector<Projection> proj_;
-  TokenGroups groups_;  // token order on the device; per-group offset, count, adapter on the host
-  DeviceBuffer<int> offset_, count_, adapter_;  // the same three on the device, for the kernel
+  DeviceAdapterBatch batch_;
   DeviceBuffer<kernels::S2lcProjectionArgs> args_;
   GroupedGemm base_;
   int max_d_in_ = 0;
 };
 
 }  // namespace
-LRBENCH_REGISTER_CUDA_METHOD(adapter_projection, "s2lc", S2lcCuda);
+LRBENCH_REGISTER_BACKEND("s2lc", cuda, S2lcCuda);
 }  // namespace lrb::cuda

@@ -56,7 +56,7 @@ inline Floor floor(const AdapterProblem& p, const Encoding& enc, Layout layout) 
   for (const auto& [name, bytes] : stored.components)
     if (name != "shared_bases") codes += static_cast<double>(bytes);
   const double per_adapter_projection = codes / (static_cast<double>(p.K) * p.projections.size());
-  const double distinct = static_cast<double>(p.groups.size());
+  const double distinct = static_cast<double>(p.layout.segments());
   for (const auto& proj : p.projections) {
     const double din = proj.d_in, dout = proj.d_out;
     f.bytes += fp16_bytes(p.batch, din + dout) + fp16_bytes(din, enc.R) + distinct * per_adapter_projection;

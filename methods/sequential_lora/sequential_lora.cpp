@@ -4,5 +4,7 @@
 #include "methods/sequential_lora/sequential_lora_cpu.hpp"
 
 namespace lrb {
-LRBENCH_REGISTER_METHOD(adapter_projection, "sequential_lora", SequentialLoraCpu);
+LRBENCH_DECLARE_METHOD(adapter_projection, "sequential_lora",
+                       {.description = "base GEMM + two GEMMs (shrink, expand) per adapter group"});
+LRBENCH_REGISTER_BACKEND("sequential_lora", cpu, SequentialLoraCpu);
 }  // namespace lrb

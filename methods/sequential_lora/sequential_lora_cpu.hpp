@@ -9,8 +9,6 @@ namespace lrb {
 class SequentialLoraCpu : public CpuAdapterMethod {
  public:
   explicit SequentialLoraCpu(const Params&) {}
-  static std::string description() { return "base GEMM + two GEMMs (shrink, expand) per adapter group"; }
-  static ParamSpecs params() { return {}; }
 
   void prepare(const Problem& problem, ExecContext&) override {
     p_ = &static_cast<const AdapterProblem&>(problem);
@@ -30,11 +28,14 @@ class SequentialLoraCpu : public CpuAdapterMethod {
       if (p_->with_base) out_[i].noalias() = data_[i].X * data_[i].W.transpose();
       else out_[i].setZero();
       const auto& adapters = p_->projections[i].adapters;
-      for (const auto& g : p_->groups) {
-        gather_rows(data_[i].X, g.tokens, xg_);
-        t_.noalias() = xg_ * a_[i][g.adapter].transpose();
-        yg_.noalias() = (adapters[g.adapter].scale * t_) * b_[i][g.adapter].transpose();
-        for (std::size_t t = 0; t < g.tokens.size(); ++t) out_[i].row(g.tokens[t]) += yg_.row(static_cast<Eigen::Index>(t));
+      const AdapterBatch& b = p_->layout;
+      for (std::size_t g = 0; g < b.segments(); ++g) {
+        const int k = b.segment_adapter[g];
+        const auto tokens = b.tokens(g);
+        gather_rows(data_[i].X, tokens, xg_);
+        t_.noalias() = xg_ * a_[i][k].transpose();
+        yg_.noalias() = (adapters[k].scale * t_) * b_[i][k].transpose();
+        for (std::size_t t = 0; t < tokens.size(); ++t) out_[i].row(tokens[t]) += yg_.row(static_cast<Eigen::Index>(t));
       }
     }
   }

@@ -17,7 +17,7 @@ class SequentialLoraCuda final : public CudaAdapterMethod {
   void run(ExecContext&) override {
     for (std::size_t i = 0; i < p_->projections.size(); ++i) {
       state_.gather_and_base(*p_, *ctx_, i);
-      for (std::size_t g = 0; g < state_.groups.adapter.size(); ++g) {
+      for (std::size_t g = 0; g < p_->layout.segments(); ++g) {
         const auto [shrink, expand] = state_.lora_gemms(*p_, i, g);
         run_gemm(*ctx_, shrink);
         run_gemm(*ctx_, expand);
@@ -32,5 +32,5 @@ class SequentialLoraCuda final : public CudaAdapterMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_CUDA_METHOD(adapter_projection, "sequential_lora", SequentialLoraCuda);
+LRBENCH_REGISTER_BACKEND("sequential_lora", cuda, SequentialLoraCuda);
 }  // namespace lrb::cuda

@@ -9,8 +9,6 @@ namespace {
 class TwoGemm final : public CpuLowrankMethod {
  public:
   explicit TwoGemm(const Params&) {}
-  static std::string description() { return "two GEMMs through the rank-r intermediate: (X V_r) (U_r S_r)^T"; }
-  static ParamSpecs params() { return {}; }
 
   void prepare(const Problem& problem, ExecContext&) override {
     const auto& p = static_cast<const LowrankProblem&>(problem);
@@ -30,5 +28,8 @@ class TwoGemm final : public CpuLowrankMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_METHOD(lowrank_linear, "two_gemm", TwoGemm);
+
+LRBENCH_DECLARE_METHOD(lowrank_linear, "two_gemm",
+                       {.description = "two GEMMs through the rank-r intermediate: (X V_r) (U_r S_r)^T"});
+LRBENCH_REGISTER_BACKEND("two_gemm", cpu, TwoGemm);
 }  // namespace lrb

@@ -35,5 +35,5 @@ class TwoGemmCuda final : public CudaLowrankMethod {
 };
 
 }  // namespace
-LRBENCH_REGISTER_CUDA_METHOD(lowrank_linear, "two_gemm", TwoGemmCuda);
+LRBENCH_REGISTER_BACKEND("two_gemm", cuda, TwoGemmCuda);
 }  // namespace lrb::cuda

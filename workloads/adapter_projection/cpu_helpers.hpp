@@ -1,6 +1,7 @@
 #pragma once
 // Shared pieces of the adapter_projection CPU paths: fp32 copies of the problem's fp16 inputs and the
-// per-adapter token gather/scatter that every grouped method does.
+// per-segment token gather that every grouped method does.
+#include <span>
 #include <vector>
 
 #include "workloads/adapter_projection/problem.hpp"
@@ -19,8 +20,8 @@ inline std::vector<CpuProjection> to_cpu(const AdapterProblem& p) {
   return out;
 }
 
-// X rows of one adapter group, gathered into a contiguous workspace.
-inline void gather_rows(const MatrixF& X, const std::vector<int>& tokens, MatrixF& into) {
+// X rows of one segment of the batch layout, gathered into a contiguous workspace.
+inline void gather_rows(const MatrixF& X, std::span<const int> tokens, MatrixF& into) {
   into.resize(static_cast<Eigen::Index>(tokens.size()), X.cols());
   for (std::size_t i = 0; i < tokens.size(); ++i) into.row(static_cast<Eigen::Index>(i)) = X.row(tokens[i]);
 }

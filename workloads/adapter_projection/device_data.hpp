@@ -1,6 +1,6 @@
 #pragma once
-// Shared pieces of the adapter_projection CUDA paths: fp16 uploads of the problem's tensors, the token
-// grouping plan, and fp16 outputs with poisoning and download (included by *_cuda.cpp files only).
+// Shared pieces of the adapter_projection CUDA paths: fp16 uploads of the problem's tensors, the batch
+// layout on the device, and guarded fp16 outputs (included by *_cuda.cpp files only).
 #include <cuda_fp16.h>
 
 #include <vector>
@@ -22,41 +22,32 @@ DeviceBuffer<__half> upload_half(const M& m, cudaStream_t stream) {
   return b;
 }
 
-// Tokens ordered by adapter group (the order tokens are gathered in) and each group's slice of it.
-struct TokenGroups {
-  DeviceBuffer<int> order;
-  std::vector<int> offset, count, adapter;
+// The problem's batch layout on the device: the sorted token order, segment offsets and each segment's
+// and token's adapter (device arrays for kernels), with host copies of the segment table for launches.
+struct DeviceAdapterBatch {
+  DeviceBuffer<int> order, segment_offset, segment_adapter, token_adapter;
+  const AdapterBatch* host = nullptr;
+
+  void upload(const AdapterBatch& b, cudaStream_t stream) {
+    host = &b;
+    order.upload(b.order.data(), b.order.size(), stream);
+    segment_offset.upload(b.segment_offset.data(), b.segment_offset.size(), stream);
+    segment_adapter.upload(b.segment_adapter.data(), b.segment_adapter.size(), stream);
+    token_adapter.upload(b.token_adapter.data(), b.token_adapter.size(), stream);
+  }
+  std::size_t segments() const { return host->segments(); }
 };
 
-inline TokenGroups plan_token_groups(const AdapterProblem& p, cudaStream_t stream) {
-  TokenGroups g;
-  std::vector<int> order;
-  for (const auto& group : p.groups) {
-    g.offset.push_back(static_cast<int>(order.size()));
-    g.count.push_back(static_cast<int>(group.tokens.size()));
-    g.adapter.push_back(group.adapter);
-    order.insert(order.end(), group.tokens.begin(), group.tokens.end());
-  }
-  g.order.upload(order.data(), order.size(), stream);
-  return g;
-}
-
-// Base for adapter_projection CUDA paths: one fp16 output per projection on the device.
+// Base for adapter_projection CUDA paths: one fp16 output per projection on the device, with guard bands.
 class CudaAdapterMethod : public AdapterProjectionMethod {
  public:
-  void poison_output() override {
-    for (auto& y : y_) poison_half(y.data(), y.size(), ctx_->stream());
-  }
-  const std::vector<MatrixF>& output() override {
-    host_.resize(y_.size());
-    std::vector<Half> buf;
-    for (std::size_t i = 0; i < y_.size(); ++i) {
-      buf.resize(y_[i].size());
-      y_[i].download(reinterpret_cast<__half*>(buf.data()), ctx_->stream());
-      ctx_->synchronize();
-      host_[i] = Eigen::Map<const MatrixH>(buf.data(), p_->batch, p_->projections[i].d_out).cast<float>();
-    }
-    return host_;
+  std::vector<OutputView> outputs() override {
+    std::vector<OutputView> v;
+    for (std::size_t i = 0; i < y_.size(); ++i)
+      v.push_back({p_->projections[i].name, Memory::device, DType::f16, y_[i].data(),
+                   static_cast<std::size_t>(p_->batch), static_cast<std::size_t>(p_->projections[i].d_out),
+                   y_[i].guard_elements()});
+    return v;
   }
 
  protected:
@@ -64,8 +55,10 @@ class CudaAdapterMethod : public AdapterProjectionMethod {
     p_ = &static_cast<const AdapterProblem&>(problem);
     ctx_ = &cuda_context(ctx);
     y_.clear();
-    for (const auto& proj : p_->projections)
-      y_.emplace_back(static_cast<std::size_t>(p_->batch) * proj.d_out);
+    for (const auto& proj : p_->projections) {
+      y_.emplace_back();
+      allocate_output(y_.back(), static_cast<std::size_t>(p_->batch) * proj.d_out);
+    }
   }
   std::uint64_t bytes_of(const std::vector<DeviceBuffer<__half>>& v) const {
     std::uint64_t b = 0;
@@ -76,13 +69,12 @@ class CudaAdapterMethod : public AdapterProjectionMethod {
   const AdapterProblem* p_ = nullptr;
   CudaContext* ctx_ = nullptr;
   std::vector<DeviceBuffer<__half>> y_;
-  std::vector<MatrixF> host_;
 };
 
 }  // namespace lrb::cuda
 
 #include "harness/cuda/lt_gemm.hpp"
-#include "kernels/rows.cuh"
+#include "kernels/adapter_projection/rows.cuh"
 
 namespace lrb::cuda {
 
@@ -94,11 +86,11 @@ struct LoraDeviceState {
     std::vector<DeviceBuffer<__half>> A, B;
   };
   std::vector<Projection> proj;
-  TokenGroups groups;
+  DeviceAdapterBatch batch;
 
   void load(const AdapterProblem& p, CudaContext& ctx) {
     proj.clear();
-    groups = plan_token_groups(p, ctx.stream());
+    batch.upload(p.layout, ctx.stream());
     for (const auto& pp : p.projections) {
       Projection d;
       if (p.with_base) d.W = upload_half(pp.W, ctx.stream());
@@ -118,7 +110,7 @@ struct LoraDeviceState {
       if (p.with_base)
         plan_gemm_tn(ctx, pp.d_out, p.batch, pp.d_in, proj[i].W.data(), pp.d_in, proj[i].Xs.data(), pp.d_in, 0.0f,
                      proj[i].Ys.data(), pp.d_out);
-      for (std::size_t g = 0; g < groups.adapter.size(); ++g) {
+      for (std::size_t g = 0; g < batch.segments(); ++g) {
         const auto [shrink, expand] = lora_gemms(p, i, g);
         for (const GemmProblem& q : {shrink, expand}) plan_gemm_tn(ctx, q.m, q.n, q.k, q.A, q.lda, q.B, q.ldb, q.beta, q.C, q.ldc);
       }
@@ -126,7 +118,7 @@ struct LoraDeviceState {
   }
   // Xs = X rows in group order.
   void gather(const AdapterProblem& p, CudaContext& ctx, std::size_t i) {
-    kernels::launch_gather_rows(proj[i].X.data(), groups.order.data(), p.batch, p.projections[i].d_in, proj[i].Xs.data(),
+    kernels::launch_gather_rows(proj[i].X.data(), batch.order.data(), p.batch, p.projections[i].d_in, proj[i].Xs.data(),
                                 ctx.stream());
     LRB_CUDA_CHECK_LAUNCH();
   }
@@ -139,14 +131,15 @@ struct LoraDeviceState {
                     proj[i].Ys.data(), pp.d_out);
   }
   void scatter(const AdapterProblem& p, CudaContext& ctx, std::size_t i, __half* y) {
-    kernels::launch_scatter_rows(proj[i].Ys.data(), groups.order.data(), p.batch, p.projections[i].d_out, y,
+    kernels::launch_scatter_rows(proj[i].Ys.data(), batch.order.data(), p.batch, p.projections[i].d_out, y,
                                  ctx.stream());
     LRB_CUDA_CHECK_LAUNCH();
   }
-  // The two GEMMs of group g of projection i: T_g = Xs_g A^T, Ys_g (+)= s T_g B^T.
+  // The two GEMMs of segment g of projection i: T_g = Xs_g A^T, Ys_g (+)= s T_g B^T.
   std::pair<GemmProblem, GemmProblem> lora_gemms(const AdapterProblem& p, std::size_t i, std::size_t g) {
     const auto& pp = p.projections[i];
-    const int k = groups.adapter[g], o = groups.offset[g], c = groups.count[g], r = p.rank;
+    const AdapterBatch& b = p.layout;
+    const int k = b.segment_adapter[g], o = b.segment_offset[g], c = b.segment_size(g), r = p.rank;
     auto& d = proj[i];
     GemmProblem shrink{r, c, pp.d_in, d.A[k].data(), pp.d_in, d.Xs.data() + static_cast<std::size_t>(o) * pp.d_in,
                        pp.d_in, d.T.data() + static_cast<std::size_t>(o) * r, r, 1.0f, 0.0f};

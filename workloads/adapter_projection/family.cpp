@@ -1,9 +1,6 @@
-// adapter_projection: parameters, problem construction, FP64 reference, correctness check, floor.
-#include <unistd.h>
-
+// adapter_projection: parameters, output shapes, comparison with the FP64 reference, floor, compression.
 #include <algorithm>
 #include <cmath>
-#include <map>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -12,206 +9,8 @@
 #include "workloads/adapter_projection/method_base.hpp"
 #include "workloads/adapter_projection/problem.hpp"
 #include "workloads/common/fidelity.hpp"
-#include "workloads/common/last_value.hpp"
-#include "workloads/common/parallel.hpp"
-#include "workloads/common/rng.hpp"
 
 namespace lrb {
-
-std::vector<int> AdapterProblem::distinct_adapters() const {
-  std::vector<int> ids;
-  for (const auto& g : groups) ids.push_back(g.adapter);
-  return ids;
-}
-
-namespace {
-
-std::vector<int> draw_token_adapters(const AdapterProblemSpec& s) {
-  Rng rng(stream_seed(s.seed, {kStreamTokens}));
-  std::vector<int> ids(s.batch, 0);
-  if (s.popularity == "identical") return ids;
-  if (s.popularity == "uniform") {
-    for (auto& id : ids) id = static_cast<int>(rng.below(s.K));
-  } else if (s.popularity == "zipf") {
-    std::vector<double> cdf(s.K);
-    double sum = 0;
-    for (int k = 0; k < s.K; ++k) cdf[k] = (sum += std::pow(k + 1.0, -s.zipf_a));
-    for (auto& id : ids) {
-      const double u = rng.uniform() * sum;
-      id = static_cast<int>(std::upper_bound(cdf.begin(), cdf.end(), u) - cdf.begin());
-      id = std::min(id, s.K - 1);
-    }
-  } else if (s.popularity == "distinct") {
-    if (s.K < s.batch) throw std::invalid_argument("popularity distinct needs K >= batch");
-    std::vector<int> perm(s.K);
-    for (int k = 0; k < s.K; ++k) perm[k] = k;
-    for (int i = 0; i < s.batch; ++i) std::swap(perm[i], perm[i + rng.below(s.K - i)]);
-    for (int i = 0; i < s.batch; ++i) ids[i] = perm[i];
-  } else {
-    throw std::invalid_argument("unknown popularity " + s.popularity);
-  }
-  return ids;
-}
-
-std::size_t physical_memory_bytes() {
-  const long pages = ::sysconf(_SC_PHYS_PAGES), size = ::sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(size) : 0;
-}
-
-}  // namespace
-
-std::shared_ptr<AdapterProblem> build_adapter_problem(const AdapterProblemSpec& s) {
-  const ModelShape* model = Registry::instance().model(s.model);
-  if (!model) throw std::invalid_argument("unknown model " + s.model);
-  const WorkloadInfo* gen = Registry::instance().workload("adapter_projection", s.generator);
-  if (!gen) throw std::invalid_argument("unknown adapter generator " + s.generator);
-  const auto generate = std::any_cast<AdapterGenerator>(gen->generate);
-  const int layers = s.layers > 0 ? s.layers : model->n_layers;
-
-  auto p = std::make_shared<AdapterProblem>();
-  p->model = s.model;
-  p->mode = s.mode;
-  p->generator = s.generator;
-  p->popularity = s.popularity;
-  p->with_base = s.mode == "base+adapter";
-  p->K = s.K;
-  p->rank = s.rank;
-  p->batch = s.batch;
-  p->alpha = s.alpha;
-  p->seed = s.seed;
-  p->token_adapter = draw_token_adapters(s);
-  std::map<int, std::size_t> group_of;
-  for (int t = 0; t < s.batch; ++t) {
-    const int a = p->token_adapter[t];
-    auto it = group_of.find(a);
-    if (it == group_of.end()) {
-      group_of[a] = p->groups.size();
-      p->groups.push_back({a, {t}});
-    } else {
-      p->groups[it->second].tokens.push_back(t);
-    }
-  }
-
-  // Refuse before allocating what the host cannot hold.
-  double bytes = 0;
-  for (int l = 0; l < layers; ++l)
-    for (const auto& name : s.projections) {
-      const ProjectionShape* shape = model->projection(name);
-      if (!shape) throw std::invalid_argument(fmt::format("model {} has no projection '{}'", s.model, name));
-      const double din = s.d_in > 0 ? s.d_in : shape->d_in, dout = s.d_out > 0 ? s.d_out : shape->d_out;
-      bytes += 2.0 * ((p->with_base ? din * dout : 0) + s.batch * din + double(s.K) * s.rank * (din + dout));
-    }
-  // Twice: the problem holds a copy of the generation caches' tensors.
-  const double limit = 0.8 * static_cast<double>(physical_memory_bytes());
-  if (limit > 0 && 2 * bytes > limit)
-    throw std::runtime_error(fmt::format("problem needs 2 x {:.1f} GiB of host memory (problem + generation cache), more "
-                                         "than 80% of this machine's {:.1f} GiB",
-                                         bytes / (1 << 30), static_cast<double>(physical_memory_bytes()) / (1 << 30)));
-
-  Json gp = gen->params.empty() ? Json::object() : with_defaults(gen->params, s.generator_params);
-  struct Slot {
-    int layer;
-    const ProjectionShape* shape;
-    std::uint64_t key;
-    int d_in, d_out;
-  };
-  std::vector<Slot> slots;
-  for (int l = 0; l < layers; ++l)
-    for (const auto& name : s.projections) {
-      const ProjectionShape* shape = model->projection(name);
-      // Stable key: (layer, projection kind) so a projection's data does not depend on which others exist.
-      const std::uint64_t key = (static_cast<std::uint64_t>(l) << 8) |
-                                static_cast<std::uint64_t>(shape - model->projections.data());
-      slots.push_back({l, shape, key, s.d_in > 0 ? s.d_in : shape->d_in, s.d_out > 0 ? s.d_out : shape->d_out});
-    }
-
-  // Each tensor depends only on its own coordinates, so consecutive sweep points reuse what did not change:
-  // base weights (not on K, rank, batch), activations (not on K, rank), adapters (not on batch).
-  const std::string shape_key = fmt::format("{}|{}|{}|{}|{}|{}", s.model, s.seed, layers, fmt::join(s.projections, ","),
-                                            s.d_in, s.d_out);
-  static LastValue<std::vector<MatrixH>> base_cache, x_cache;
-  static LastValue<std::vector<std::vector<AdapterFactors>>> adapter_cache;
-  std::shared_ptr<const std::vector<MatrixH>> weights;
-  if (p->with_base)
-    weights = base_cache.get(shape_key, [&] {
-      std::vector<MatrixH> w(slots.size());
-      parallel_for(slots.size(), [&](std::size_t i) {
-        Rng rw(stream_seed(s.seed, {kStreamBaseWeight, slots[i].key}));
-        w[i].resize(slots[i].d_out, slots[i].d_in);
-        const double sw = 1.0 / std::sqrt(static_cast<double>(slots[i].d_in));
-        for (Eigen::Index k = 0; k < w[i].size(); ++k) w[i].data()[k] = to_half(sw * rw.normal());
-      });
-      return w;
-    });
-  const auto activations = x_cache.get(fmt::format("{}|{}", shape_key, s.batch), [&] {
-    std::vector<MatrixH> x(slots.size());
-    parallel_for(slots.size(), [&](std::size_t i) {
-      Rng rx(stream_seed(s.seed, {kStreamActivations, slots[i].key}));
-      x[i].resize(s.batch, slots[i].d_in);
-      for (Eigen::Index k = 0; k < x[i].size(); ++k) x[i].data()[k] = to_half(rx.normal());
-    });
-    return x;
-  });
-  p->adapters_key =
-      fmt::format("{}|{}|{}|{}|{}|{}|{}", shape_key, s.K, s.rank, s.alpha, s.adapter_norm, s.generator, gp.dump());
-  const auto adapters = adapter_cache.get(p->adapters_key, [&] {
-        std::vector<std::vector<AdapterFactors>> a(slots.size());
-        parallel_for(slots.size(), [&](std::size_t i) {
-          AdapterGenRequest req;
-          req.d_in = slots[i].d_in;
-          req.d_out = slots[i].d_out;
-          req.rank = s.rank;
-          req.K = s.K;
-          req.scale = static_cast<float>(s.alpha / s.rank);
-          req.adapter_norm = s.adapter_norm;
-          req.seed = s.seed;
-          req.projection_key = slots[i].key;
-          req.layer = slots[i].layer;
-          req.projection = slots[i].shape->name;
-          req.params = Params(gp);
-          a[i] = generate(req);
-        });
-        return a;
-      });
-
-  if (gp.contains("peft_dir")) p->source = gp["peft_dir"].get<std::string>();
-  p->projections.resize(slots.size());
-  parallel_for(slots.size(), [&](std::size_t i) {
-    ProjectionProblem& proj = p->projections[i];
-    proj.name = fmt::format("L{}.{}", slots[i].layer, slots[i].shape->name);
-    proj.layer = slots[i].layer;
-    proj.d_in = slots[i].d_in;
-    proj.d_out = slots[i].d_out;
-    if (weights) proj.W = (*weights)[i];
-    proj.X = (*activations)[i];
-    proj.adapters = (*adapters)[i];
-  });
-  return p;
-}
-
-const AdapterReference& cached_adapter_reference(const AdapterProblem& problem, std::size_t pi) {
-  auto it = problem.reference_cache.find(pi);
-  if (it == problem.reference_cache.end())
-    it = problem.reference_cache.emplace(pi, std::make_shared<const AdapterReference>(adapter_reference(problem, pi))).first;
-  return *it->second;
-}
-
-AdapterReference adapter_reference(const AdapterProblem& problem, std::size_t pi) {
-  const ProjectionProblem& proj = problem.projections[pi];
-  const MatrixD X = proj.X.cast<float>().cast<double>();
-  AdapterReference ref;
-  if (problem.with_base) ref.base = X * proj.W.cast<float>().cast<double>().transpose();
-  ref.adapter = MatrixD::Zero(problem.batch, proj.d_out);
-  for (const auto& g : problem.groups) {
-    const AdapterFactors& f = proj.adapters[g.adapter];
-    const MatrixD A = f.A.cast<float>().cast<double>(), B = f.B.cast<float>().cast<double>();
-    for (int t : g.tokens) {
-      const Eigen::VectorXd h = A * X.row(t).transpose();
-      ref.adapter.row(t) = (static_cast<double>(f.scale) * (B * h)).transpose();
-    }
-  }
-  return ref;
-}
 
 namespace {
 
@@ -298,33 +97,39 @@ class AdapterProjectionFamily final : public TaskFamily {
             {"seed", p.seed},
             {"source", p.source},
             {"projections", p.projections.size()},
-            {"distinct_adapters", p.groups.size()}};
+            {"distinct_adapters", p.layout.segments()}};
   }
 
   bool accepts(const Method& method) const override {
     return dynamic_cast<const AdapterProjectionMethod*>(&method) != nullptr;
   }
 
-  CheckResult check(const Problem& problem, Method& method, ExecContext& ctx,
-                    const CheckOptions& options) const override {
+  std::vector<OutputShape> output_shapes(const Problem& problem) const override {
     const auto& p = static_cast<const AdapterProblem&>(problem);
-    auto& m = dynamic_cast<AdapterProjectionMethod&>(method);
-    m.poison_output();
-    m.run(ctx);
-    ctx.synchronize();
-    const auto& out = m.output();
-    CheckResult result;
-    if (out.size() != p.projections.size())
-      throw std::runtime_error(fmt::format("method returned {} outputs for {} projections", out.size(), p.projections.size()));
+    std::vector<OutputShape> out;
+    for (const auto& proj : p.projections)
+      out.push_back({proj.name, static_cast<std::size_t>(p.batch), static_cast<std::size_t>(proj.d_out)});
+    return out;
+  }
 
-    std::int64_t nonfinite = 0;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-      if (out[i].rows() != p.batch || out[i].cols() != p.projections[i].d_out)
-        throw std::runtime_error(fmt::format("output {} is {}x{}, expected {}x{}", i, out[i].rows(), out[i].cols(),
-                                             p.batch, p.projections[i].d_out));
-      nonfinite += (!out[i].array().isFinite()).count();
-    }
+  std::vector<Json> conformance_shapes() const override {
+    // d not a multiple of 16, r = 1, K = 1, one token, every popularity law, both modes.
+    auto shape = [](int d_in, int d_out, int K, int rank, int batch, const char* popularity, const char* mode) {
+      return Json{{"model", "tiny"}, {"projections", {"q", "o"}}, {"layers", 2}, {"d_in", d_in}, {"d_out", d_out},
+                  {"K", K}, {"rank", rank}, {"batch", batch}, {"popularity", popularity}, {"mode", mode},
+                  {"generator", "trained_like"}, {"seed", 11}};
+    };
+    return {shape(37, 23, 1, 1, 1, "identical", "base+adapter"), shape(37, 23, 1, 1, 1, "identical", "adapter-only"),
+            shape(40, 20, 3, 1, 7, "uniform", "base+adapter"),   shape(17, 33, 5, 4, 5, "distinct", "base+adapter"),
+            shape(17, 33, 5, 4, 5, "distinct", "adapter-only"),  shape(64, 48, 9, 8, 33, "zipf", "base+adapter"),
+            shape(29, 61, 1, 16, 3, "uniform", "adapter-only"),  shape(200, 72, 9, 4, 7, "distinct", "adapter-only"),
+            Json{{"model", "smollm-135m"}, {"projections", {"q", "v"}}, {"layers", 2}, {"K", 16}, {"rank", 16},
+                 {"batch", 33}, {"popularity", "zipf"}, {"generator", "trained_like"}, {"seed", 5}}};
+  }
 
+  Comparison compare(const Problem& problem, const MethodInfo& info, const Method&, const std::vector<HostOutput>& out,
+                     const CheckOptions& options) const override {
+    const auto& p = static_cast<const AdapterProblem&>(problem);
     // Which projections get an FP64 reference: all, or an evenly spaced sample under the FLOP budget.
     const auto& p0 = p.projections.front();
     const double flops_per_proj = 2.0 * p.batch * ((p.with_base ? double(p0.d_in) * p0.d_out : 0.0) +
@@ -333,14 +138,13 @@ class AdapterProjectionFamily final : public TaskFamily {
     std::size_t count = n;
     if (flops_per_proj * n > options.max_reference_flops)
       count = std::max<std::size_t>(1, static_cast<std::size_t>(options.max_reference_flops / flops_per_proj));
-    std::vector<std::size_t> chosen;
-    for (std::size_t i = 0; i < count; ++i) chosen.push_back(i * n / count);
 
-    const bool to_base = m.target() == AdapterProjectionMethod::Target::base;
+    const bool to_base = info.traits.target == "base";
     ErrorAccumulator target, adapter_part;
-    for (std::size_t pi : chosen) {
+    for (std::size_t i = 0; i < count; ++i) {
+      const std::size_t pi = i * n / count;
       const AdapterReference& ref = cached_adapter_reference(p, pi);
-      const MatrixF& y = out[pi];
+      const MatrixF& y = out[pi].values;
       for (int t = 0; t < p.batch; ++t)
         for (int c = 0; c < p.projections[pi].d_out; ++c) {
           const double base = p.with_base ? ref.base(t, c) : 0.0;
@@ -349,7 +153,9 @@ class AdapterProjectionFamily final : public TaskFamily {
           if (!to_base) adapter_part.add(static_cast<double>(y(t, c)) - base, ref.adapter(t, c));
         }
     }
-    Json f = target.to_json();
+    Comparison r;
+    Json& f = r.fidelity;
+    f = target.to_json();
     f["reference"] = "fp64";
     f["target"] = to_base ? "base" : (p.with_base ? "base+adapter" : "adapter");
     if (!to_base && p.with_base) {
@@ -357,28 +163,20 @@ class AdapterProjectionFamily final : public TaskFamily {
       f["adapter_max_abs_error"] = adapter_part.max_abs_error();
       f["adapter_cosine"] = adapter_part.cosine();
     }
-    f["nonfinite_elements"] = nonfinite;
     f["sampled"] = count < n;
     f["projections_checked"] = count;
     f["projections_total"] = n;
     if (count < n)
       f["sample_note"] = fmt::format("FP64 reference on {} evenly spaced projections of {} (budget {:.3g} FLOP)", count,
                                      n, options.max_reference_flops);
-    const double tol = m.tolerance();
-    f["tolerance"] = std::isfinite(tol) ? Json(tol) : Json(nullptr);
-    result.fidelity = f;
-    if (nonfinite > 0)
-      result.failure = fmt::format("{} output elements are NaN/Inf or were never written", nonfinite);
-    else if (target.rel_error() > tol)
-      result.failure = fmt::format("incorrect: relative error {:.3e} above the method's tolerance {:.1e}",
-                                   target.rel_error(), tol);
-    return result;
+    r.error = target.rel_error();
+    return r;
   }
 
   Floor floor(const Problem& problem, const Method&) const override {
     const auto& p = static_cast<const AdapterProblem&>(problem);
     Floor f;
-    const double distinct = static_cast<double>(p.groups.size());
+    const double distinct = static_cast<double>(p.layout.segments());
     for (const auto& proj : p.projections) {
       const double din = proj.d_in, dout = proj.d_out;
       if (p.with_base) {
@@ -393,9 +191,8 @@ class AdapterProjectionFamily final : public TaskFamily {
     return f;
   }
 
-  Json compression(const Problem& problem, const Method& method) const override {
-    const auto& m = dynamic_cast<const AdapterProjectionMethod&>(method);
-    if (!m.compresses_adapters()) return nullptr;
+  Json compression(const Problem& problem, const MethodInfo& info, const Method& method) const override {
+    if (!info.traits.compresses) return nullptr;
     const auto& p = static_cast<const AdapterProblem&>(problem);
     double lora = 0;
     for (const auto& proj : p.projections) lora += double(p.K) * fp16_bytes(p.rank, proj.d_in + proj.d_out);

@@ -1,6 +1,8 @@
 #pragma once
-// The abstract method of adapter_projection and a helper for CPU paths.
-#include <limits>
+// The abstract method of adapter_projection and its host base (CPU paths: fp32 outputs on the host).
+// What a method's output must equal (the full problem, or the base GEMM for base_only), its tolerance and
+// whether it compresses adapters are traits of its declaration (harness/registry.hpp), not virtuals here.
+#include <string>
 #include <vector>
 
 #include "harness/method.hpp"
@@ -8,35 +10,30 @@
 
 namespace lrb {
 
-class AdapterProjectionMethod : public Method {
- public:
-  // What the output is meant to equal: the full problem, or the base GEMM alone (base_only).
-  enum class Target { full, base };
-  virtual Target target() const { return Target::full; }
-  // Relative error above which the output is wrong (not merely lossy). Lossy methods: infinity.
-  virtual double tolerance() const { return 1e-2; }
-  // Fills every output element with NaN so an element the run does not write is caught.
-  virtual void poison_output() = 0;
-  // Y_p for every projection (batch x d_out), copied to the host.
-  virtual const std::vector<MatrixF>& output() = 0;
-  // Methods that store adapters in a compressed form report it (compression ratio vs fp16 LoRA).
-  virtual bool compresses_adapters() const { return false; }
-};
+class AdapterProjectionMethod : public Method {};
 
-// CPU paths keep fp32 outputs on the host.
+// CPU paths keep one fp32 output per projection (batch x d_out) on the host.
 class CpuAdapterMethod : public AdapterProjectionMethod {
  public:
-  void poison_output() override {
-    for (auto& y : out_) y.setConstant(std::numeric_limits<float>::quiet_NaN());
+  std::vector<OutputView> outputs() override {
+    std::vector<OutputView> v;
+    for (std::size_t i = 0; i < out_.size(); ++i)
+      v.push_back({names_[i], Memory::host, DType::f32, out_[i].data(), static_cast<std::size_t>(out_[i].rows()),
+                   static_cast<std::size_t>(out_[i].cols()), 0});
+    return v;
   }
-  const std::vector<MatrixF>& output() override { return out_; }
 
  protected:
   void allocate_outputs(const AdapterProblem& p) {
     out_.clear();
-    for (const auto& proj : p.projections) out_.emplace_back(MatrixF::Zero(p.batch, proj.d_out));
+    names_.clear();
+    for (const auto& proj : p.projections) {
+      out_.emplace_back(MatrixF::Zero(p.batch, proj.d_out));
+      names_.push_back(proj.name);
+    }
   }
   std::vector<MatrixF> out_;
+  std::vector<std::string> names_;
 };
 
 }  // namespace lrb

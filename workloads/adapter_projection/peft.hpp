@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "workloads/common/tensor.hpp"
+#include "harness/tensor.hpp"
 
 namespace lrb {
 

@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "harness/method.hpp"
-#include "workloads/common/tensor.hpp"
+#include "harness/tensor.hpp"
+#include "workloads/adapter_projection/batch.hpp"
 
 namespace lrb {
 
@@ -20,6 +21,14 @@ struct AdapterFactors {
   float scale = 1;   // s = alpha / r
 };
 
+// One projection's K adapters stacked: A as [K, r, d_in], B as [K, d_out, r] (row-major, contiguous),
+// the storage batched kernels (BGMV/SGMV) index with one base pointer per projection.
+struct StackedAdapters {
+  std::vector<Half> A, B;
+  std::vector<float> scale;  // [K]
+  int K = 0, rank = 0, d_in = 0, d_out = 0;
+};
+
 struct ProjectionProblem {
   std::string name;  // "L0.q"
   int layer = 0;
@@ -27,12 +36,7 @@ struct ProjectionProblem {
   MatrixH W;  // d_out x d_in (empty in adapter-only mode)
   MatrixH X;  // batch x d_in
   std::vector<AdapterFactors> adapters;  // K
-};
-
-// Tokens that share an adapter, in order of first appearance.
-struct AdapterGroup {
-  int adapter = 0;
-  std::vector<int> tokens;
+  StackedAdapters stacked() const;       // the same factors, stacked (built on demand)
 };
 
 // The FP64 reference of one projection, split so the adapter part can be judged on its own.
@@ -54,10 +58,8 @@ struct AdapterProblem : Problem {
   int K = 1, rank = 1, batch = 1;
   double alpha = 1;
   std::uint64_t seed = 0;
-  std::vector<int> token_adapter;  // adapter id of each token
-  std::vector<AdapterGroup> groups;
+  AdapterBatch layout;  // tokens by adapter: segments, offsets, ids (shared by every method)
   std::vector<ProjectionProblem> projections;
-  std::vector<int> distinct_adapters() const;
 };
 
 // What a generator is asked for: the K adapters of one projection.

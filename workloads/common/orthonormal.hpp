@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "workloads/common/rng.hpp"
-#include "workloads/common/tensor.hpp"
+#include "harness/tensor.hpp"
 
 namespace lrb {
 

@@ -1,6 +1,6 @@
 #pragma once
 // Shared pieces of the kv_compression CUDA paths: the cache on the device, the blob on the device, and
-// the restored cache with poisoning and download (included by *_cuda.cpp files only).
+// the restored cache in guarded output buffers (included by *_cuda.cpp files only).
 #include <cuda_fp16.h>
 
 #include <vector>
@@ -15,14 +15,8 @@ namespace lrb::cuda {
 
 class CudaKvMethod : public KvCompressionMethod {
  public:
-  void poison_output() override {
-    poison_half(k_out_.data(), k_out_.size(), ctx_->stream());
-    poison_half(v_out_.data(), v_out_.size(), ctx_->stream());
-  }
-  const KvTensor& restored_keys() override { return download(k_out_, host_k_); }
-  const KvTensor& restored_values() override { return download(v_out_, host_v_); }
-  // The blob as bytes on the host (tests compare it with the CPU path's blob).
-  std::vector<std::uint8_t> blob_bytes_on_host() {
+  std::vector<OutputView> outputs() override { return {view("keys", k_out_), view("values", v_out_)}; }
+  std::vector<std::uint8_t> blob_on_host(ExecContext&) override {
     std::vector<std::uint8_t> out(blob_size_);
     LRB_CUDA_CHECK(cudaMemcpyAsync(out.data(), blob_.data(), blob_size_, cudaMemcpyDeviceToHost, ctx_->stream()));
     ctx_->synchronize();
@@ -35,10 +29,8 @@ class CudaKvMethod : public KvCompressionMethod {
     ctx_ = &cuda_context(ctx);
     k_.upload(reinterpret_cast<const __half*>(p_->keys.data.data()), p_->keys.size(), ctx_->stream());
     v_.upload(reinterpret_cast<const __half*>(p_->values.data.data()), p_->values.size(), ctx_->stream());
-    k_out_.allocate(p_->keys.size());
-    v_out_.allocate(p_->values.size());
-    host_k_ = KvTensor(p_->keys.layers, p_->keys.tokens, p_->keys.heads, p_->keys.head_dim);
-    host_v_ = host_k_;
+    allocate_output(k_out_, p_->keys.size());
+    allocate_output(v_out_, p_->values.size());
   }
   // Allocates the device blob and writes the header at its start (the header never changes).
   void allocate_blob(std::size_t bytes, std::uint32_t magic) {
@@ -48,10 +40,14 @@ class CudaKvMethod : public KvCompressionMethod {
                          static_cast<std::uint32_t>(p_->keys.heads), static_cast<std::uint32_t>(p_->keys.head_dim)};
     LRB_CUDA_CHECK(cudaMemcpy(blob_.data(), &h, sizeof(h), cudaMemcpyHostToDevice));
   }
-  const KvTensor& download(const DeviceBuffer<__half>& d, KvTensor& host) {
-    d.download(reinterpret_cast<__half*>(host.data.data()), ctx_->stream());
-    ctx_->synchronize();
-    return host;
+  OutputView view(const char* name, DeviceBuffer<__half>& d) const {
+    return {name,
+            Memory::device,
+            DType::f16,
+            d.data(),
+            static_cast<std::size_t>(p_->keys.layers) * p_->keys.tokens * p_->keys.heads,
+            static_cast<std::size_t>(p_->keys.head_dim),
+            d.guard_elements()};
   }
 
   const KvProblem* p_ = nullptr;
@@ -59,7 +55,6 @@ class CudaKvMethod : public KvCompressionMethod {
   DeviceBuffer<__half> k_, v_, k_out_, v_out_;
   DeviceBuffer<std::uint8_t> blob_;
   std::size_t blob_size_ = 0;
-  KvTensor host_k_, host_v_;
 };
 
 }  // namespace lrb::cuda

@@ -18,13 +18,9 @@ DeviceBuffer<__half> upload_matrix(const M& m, cudaStream_t stream) {
 
 class CudaLowrankMethod : public LowrankLinearMethod {
  public:
-  void poison_output() override { poison_half(y_.data(), y_.size(), ctx_->stream()); }
-  const MatrixF& output() override {
-    std::vector<Half> buf(y_.size());
-    y_.download(reinterpret_cast<__half*>(buf.data()), ctx_->stream());
-    ctx_->synchronize();
-    host_ = Eigen::Map<const MatrixH>(buf.data(), p_->tokens, p_->d_out).cast<float>();
-    return host_;
+  std::vector<OutputView> outputs() override {
+    return {{"Y", Memory::device, DType::f16, y_.data(), static_cast<std::size_t>(p_->tokens),
+             static_cast<std::size_t>(p_->d_out), y_.guard_elements()}};
   }
 
  protected:
@@ -32,12 +28,11 @@ class CudaLowrankMethod : public LowrankLinearMethod {
     p_ = &static_cast<const LowrankProblem&>(problem);
     ctx_ = &cuda_context(ctx);
     x_ = upload_matrix(p_->X, ctx_->stream());
-    y_.allocate(static_cast<std::size_t>(p_->tokens) * p_->d_out);
+    allocate_output(y_, static_cast<std::size_t>(p_->tokens) * p_->d_out);
   }
   const LowrankProblem* p_ = nullptr;
   CudaContext* ctx_ = nullptr;
   DeviceBuffer<__half> x_, y_;
-  MatrixF host_;
 };
 
 }  // namespace lrb::cuda

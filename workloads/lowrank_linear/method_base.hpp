@@ -1,5 +1,6 @@
 #pragma once
-#include <limits>
+// The abstract method of lowrank_linear and its host base. Whether the output must equal X W^T (the
+// uncompressed layer: dense) or X W_r^T (the factors, the default) is a trait of the declaration.
 #include <vector>
 
 #include "harness/method.hpp"
@@ -7,20 +8,14 @@
 
 namespace lrb {
 
-class LowrankLinearMethod : public Method {
- public:
-  // What the output is meant to equal: X W^T (the uncompressed layer) or X W_r^T (the factors).
-  enum class Target { full, truncated };
-  virtual Target target() const { return Target::truncated; }
-  virtual double tolerance() const { return 1e-2; }
-  virtual void poison_output() = 0;
-  virtual const MatrixF& output() = 0;  // tokens x d_out, on the host
-};
+class LowrankLinearMethod : public Method {};
 
 class CpuLowrankMethod : public LowrankLinearMethod {
  public:
-  void poison_output() override { out_.setConstant(std::numeric_limits<float>::quiet_NaN()); }
-  const MatrixF& output() override { return out_; }
+  std::vector<OutputView> outputs() override {
+    return {{"Y", Memory::host, DType::f32, out_.data(), static_cast<std::size_t>(out_.rows()),
+             static_cast<std::size_t>(out_.cols()), 0}};
+  }
 
  protected:
   MatrixF out_;

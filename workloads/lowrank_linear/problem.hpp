@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "harness/method.hpp"
-#include "workloads/common/tensor.hpp"
+#include "harness/tensor.hpp"
 
 namespace lrb {
 

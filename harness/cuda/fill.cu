@@ -1,4 +1,4 @@
-#include "kernels/fill.cuh"
+#include "harness/cuda/fill.cuh"
 
 namespace lrb::kernels {
 namespace {

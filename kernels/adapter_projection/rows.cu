@@ -1,4 +1,4 @@
-#include "kernels/rows.cuh"
+#include "kernels/adapter_projection/rows.cuh"
 
 namespace lrb::kernels {
 namespace {

@@ -1,6 +1,6 @@
 #include <cstdint>
 
-#include "kernels/timing_kernels.cuh"
+#include "harness/cuda/timing_kernels.cuh"
 
 namespace lrb::kernels {
 namespace {

@@ -1,4 +1,4 @@
-#include "kernels/s2lc.cuh"
+#include "kernels/adapter_projection/s2lc.cuh"
 
 #include <cooperative_groups.h>
 
@@ -140,6 +140,75 @@ __device__ __forceinline__ std::uint32_t pack_halves(__half lo, __half hi) {
   return static_cast<std::uint32_t>(__half_as_ushort(lo)) | (static_cast<std::uint32_t>(__half_as_ushort(hi)) << 16);
 }
 
+// Stages the X rows of the chunk's tokens and the V rows of one tile [i0, i0 + w) of this CTA's d_in slice
+// in shared memory, zero-padded to w16 columns and tb_rows rows for the mma tiles.
+template <int R>
+__device__ __forceinline__ void stage_tile(const S2lcProjectionArgs& a, const int* tok, __half* xs, __half* vs, int tb,
+                                           int tb_rows, int xstride, int i0, int w, int w16, bool vec) {
+  if (vec) {
+    const int w8 = w / 8;
+#pragma unroll 4
+    for (int e = threadIdx.x; e < tb * w8; e += kThreads) {
+      const int p = e / w8, c = 8 * (e % w8);
+      *reinterpret_cast<uint4*>(xs + p * xstride + c) =
+          __ldg(reinterpret_cast<const uint4*>(a.X + static_cast<std::size_t>(tok[p]) * a.d_in + i0 + c));
+    }
+    const uint4* vsrc = reinterpret_cast<const uint4*>(a.V + static_cast<std::size_t>(i0) * R);
+#pragma unroll 4
+    for (int e = threadIdx.x; e < w * R / 8; e += kThreads) reinterpret_cast<uint4*>(vs)[e] = __ldg(vsrc + e);
+  } else {
+    for (int e = threadIdx.x; e < tb * w; e += kThreads) {
+      const int p = e / w, ii = e % w;
+      xs[p * xstride + ii] = a.X[static_cast<std::size_t>(tok[p]) * a.d_in + i0 + ii];
+    }
+    for (int e = threadIdx.x; e < w * R; e += kThreads) vs[e] = a.V[static_cast<std::size_t>(i0) * R + e];
+  }
+  // Zero the k padding (and the token rows past tb: their products land in rows that are never read).
+  for (int e = threadIdx.x; e < tb_rows * (w16 - w); e += kThreads)
+    xs[(e / (w16 - w)) * xstride + w + e % (w16 - w)] = __float2half(0.0f);
+  for (int e = threadIdx.x; e < (w16 - w) * R; e += kThreads) vs[w * R + e] = __float2half(0.0f);
+  for (int e = threadIdx.x; e < (tb_rows - tb) * w; e += kThreads) xs[(tb + e / w) * xstride + e % w] = __float2half(0.0f);
+}
+
+// part += X_tile V_tile for the staged tile. Work items (m tile, n tile, k step), tile-major; each warp takes a
+// contiguous range and accumulates a tile in registers until the tile changes, then adds it to `part` with
+// shared-memory atomics.
+template <int R>
+__device__ __forceinline__ void partial_t_on_tensor_cores(const __half* xs, const __half* vs, float* part, int tb,
+                                                          int tb_rows, int xstride, int w16, int warp, int lane) {
+  const int m_tiles = tb_rows / 16, n_tiles = R / 8, k_steps = w16 / 16;
+  const int items = m_tiles * n_tiles * k_steps;
+  const int per_warp = (items + kThreads / 32 - 1) / (kThreads / 32);
+  const int it_begin = warp * per_warp, it_end = min(items, it_begin + per_warp);
+  const int grp = lane / 4, tig = lane % 4;
+  float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+  for (int it = it_begin; it < it_end; ++it) {
+    const int tile_id = it / k_steps, ks = it % k_steps;
+    const int m0 = (tile_id / n_tiles) * 16, n0 = (tile_id % n_tiles) * 8, k0 = ks * 16;
+    const __half* xa = xs + (m0 + grp) * xstride + k0 + 2 * tig;
+    const std::uint32_t a0 = *reinterpret_cast<const std::uint32_t*>(xa);
+    const std::uint32_t a1 = *reinterpret_cast<const std::uint32_t*>(xa + 8 * xstride);
+    const std::uint32_t a2 = *reinterpret_cast<const std::uint32_t*>(xa + 8);
+    const std::uint32_t a3 = *reinterpret_cast<const std::uint32_t*>(xa + 8 * xstride + 8);
+    const __half* vb = vs + (k0 + 2 * tig) * R + n0 + grp;
+    const std::uint32_t b0 = pack_halves(vb[0], vb[R]);
+    const std::uint32_t b1 = pack_halves(vb[8 * R], vb[9 * R]);
+    mma_16816(c, a0, a1, a2, a3, b0, b1);
+    if (it + 1 == it_end || (it + 1) / k_steps != tile_id) {  // flush this tile's partial sums
+      const int r0 = m0 + grp, col = n0 + 2 * tig;
+      if (r0 < tb) {
+        atomicAdd(&part[r0 * R + col], c[0]);
+        atomicAdd(&part[r0 * R + col + 1], c[1]);
+      }
+      if (r0 + 8 < tb) {
+        atomicAdd(&part[(r0 + 8) * R + col], c[2]);
+        atomicAdd(&part[(r0 + 8) * R + col + 1], c[3]);
+      }
+      c[0] = c[1] = c[2] = c[3] = 0.0f;
+    }
+  }
+}
+
 template <int R, int L>
 __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads, kMinBlocks<R, L>)
     s2lc_forward(const S2lcProjectionArgs* __restrict__ all, S2lcGroups groups, int tb_max, int tile, bool accumulate) {
@@ -179,7 +248,7 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
     // The groups of this chunk. Their codebooks and this thread's first rows of codes are fetched before
     // the partial T, so those loads overlap it (they do not depend on T).
     int g_first = 0;
-    while (g_first < groups.n_groups && groups.offset[g_first] + groups.count[g_first] <= p0) ++g_first;
+    while (g_first < groups.n_groups && groups.offset[g_first + 1] <= p0) ++g_first;
     int g_last = g_first;
     while (g_last < groups.n_groups && groups.offset[g_last] < p0 + tb) ++g_last;
     const int n_items = (g_last - g_first) * n_j;  // (group, row) pairs of this thread
@@ -202,64 +271,9 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
     for (int i0 = i_begin; i0 < i_end; i0 += tile) {
       const int w = min(tile, i_end - i0);  // a multiple of 8 on the vector path
       const int w16 = (w + 15) / 16 * 16;   // the mma's k steps; columns [w, w16) are zero
-      if (vec) {
-        const int w8 = w / 8;
-#pragma unroll 4
-        for (int e = threadIdx.x; e < tb * w8; e += kThreads) {
-          const int p = e / w8, c = 8 * (e % w8);
-          *reinterpret_cast<uint4*>(xs + p * xstride + c) =
-              __ldg(reinterpret_cast<const uint4*>(a.X + static_cast<std::size_t>(tok[p]) * a.d_in + i0 + c));
-        }
-        const uint4* vsrc = reinterpret_cast<const uint4*>(a.V + static_cast<std::size_t>(i0) * R);
-#pragma unroll 4
-        for (int e = threadIdx.x; e < w * R / 8; e += kThreads) reinterpret_cast<uint4*>(vs)[e] = __ldg(vsrc + e);
-      } else {
-        for (int e = threadIdx.x; e < tb * w; e += kThreads) {
-          const int p = e / w, ii = e % w;
-          xs[p * xstride + ii] = a.X[static_cast<std::size_t>(tok[p]) * a.d_in + i0 + ii];
-        }
-        for (int e = threadIdx.x; e < w * R; e += kThreads) vs[e] = a.V[static_cast<std::size_t>(i0) * R + e];
-      }
-      // Zero the k padding (and the token rows past tb: their products land in rows that are never read).
-      for (int e = threadIdx.x; e < tb_rows * (w16 - w); e += kThreads)
-        xs[(e / (w16 - w)) * xstride + w + e % (w16 - w)] = __float2half(0.0f);
-      for (int e = threadIdx.x; e < (w16 - w) * R; e += kThreads) vs[w * R + e] = __float2half(0.0f);
-      for (int e = threadIdx.x; e < (tb_rows - tb) * w; e += kThreads)
-        xs[(tb + e / w) * xstride + e % w] = __float2half(0.0f);
+      stage_tile<R>(a, tok, xs, vs, tb, tb_rows, xstride, i0, w, w16, vec);
       __syncthreads();
-      // Work items (m tile, n tile, k step), tile-major; each warp takes a contiguous range and accumulates
-      // a tile in registers until the tile changes.
-      const int m_tiles = tb_rows / 16, n_tiles = R / 8, k_steps = w16 / 16;
-      const int items = m_tiles * n_tiles * k_steps;
-      const int per_warp = (items + kThreads / 32 - 1) / (kThreads / 32);
-      const int it_begin = warp * per_warp, it_end = min(items, it_begin + per_warp);
-      const int grp = lane / 4, tig = lane % 4;
-      float c[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-      for (int it = it_begin; it < it_end; ++it) {
-        const int tile_id = it / k_steps, ks = it % k_steps;
-        const int m0 = (tile_id / n_tiles) * 16, n0 = (tile_id % n_tiles) * 8, k0 = ks * 16;
-        const __half* xa = xs + (m0 + grp) * xstride + k0 + 2 * tig;
-        const std::uint32_t a0 = *reinterpret_cast<const std::uint32_t*>(xa);
-        const std::uint32_t a1 = *reinterpret_cast<const std::uint32_t*>(xa + 8 * xstride);
-        const std::uint32_t a2 = *reinterpret_cast<const std::uint32_t*>(xa + 8);
-        const std::uint32_t a3 = *reinterpret_cast<const std::uint32_t*>(xa + 8 * xstride + 8);
-        const __half* vb = vs + (k0 + 2 * tig) * R + n0 + grp;
-        const std::uint32_t b0 = pack_halves(vb[0], vb[R]);
-        const std::uint32_t b1 = pack_halves(vb[8 * R], vb[9 * R]);
-        mma_16816(c, a0, a1, a2, a3, b0, b1);
-        if (it + 1 == it_end || (it + 1) / k_steps != tile_id) {  // flush this tile's partial sums
-          const int r0 = m0 + grp, col = n0 + 2 * tig;
-          if (r0 < tb) {
-            atomicAdd(&part[r0 * R + col], c[0]);
-            atomicAdd(&part[r0 * R + col + 1], c[1]);
-          }
-          if (r0 + 8 < tb) {
-            atomicAdd(&part[(r0 + 8) * R + col], c[2]);
-            atomicAdd(&part[(r0 + 8) * R + col + 1], c[3]);
-          }
-          c[0] = c[1] = c[2] = c[3] = 0.0f;
-        }
-      }
+      partial_t_on_tensor_cores<R>(xs, vs, part, tb, tb_rows, xstride, w16, warp, lane);
       __syncthreads();
     }
     // 2. T = sum of the cluster's partials, read through distributed shared memory.
@@ -278,7 +292,7 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
       if (it + 1 < n_items) load_item(it + 1, nxt);
       const int g = g_first + it / n_j, j = row_of(it);
       const float* cb = cbs + (g - g_first) * kCodebook;
-      const int q_begin = max(groups.offset[g], p0), q_end = min(groups.offset[g] + groups.count[g], p0 + tb);
+      const int q_begin = max(groups.offset[g], p0), q_end = min(groups.offset[g + 1], p0 + tb);
       float u[R];
 #pragma unroll
       for (int e = 0; e < R; ++e) u[e] = cur.value(e, cb);
@@ -307,22 +321,20 @@ void with_layout(S2lcLayout layout, F&& f) {
     case S2lcLayout::fp16: return f(s2lc_forward<R, 2>, R);
   }
 }
+// The instantiated ranks are kS2lcRanks (s2lc.cuh), the same list can_run and the tests read.
+template <class F, int... Rs>
+void with_rank(int R, S2lcLayout layout, F&& f, std::integer_sequence<int, Rs...>) {
+  const bool found = ((R == Rs ? (with_layout<Rs>(layout, f), true) : false) || ...);
+  if (!found) throw std::invalid_argument("s2lc kernel: R=" + std::to_string(R) + " is not instantiated");
+}
 template <class F>
 void with_kernel(int R, S2lcLayout layout, F&& f) {
-  switch (R) {
-    case 8: return with_layout<8>(layout, f);
-    case 16: return with_layout<16>(layout, f);
-    case 32: return with_layout<32>(layout, f);
-    case 64: return with_layout<64>(layout, f);
-    default: throw std::invalid_argument("s2lc kernel: R=" + std::to_string(R) + " not instantiated (8, 16, 32, 64)");
-  }
+  with_rank(R, layout, f, S2lcRanks{});
 }
 
 using Kernel = void (*)(const S2lcProjectionArgs*, S2lcGroups, int, int, bool);
 
 }  // namespace
-
-bool s2lc_supported_rank(int R) { return R == 8 || R == 16 || R == 32 || R == 64; }
 
 std::size_t s2lc_local_memory_bytes(int R, S2lcLayout layout) {
   cudaFuncAttributes attr{};

@@ -9,7 +9,9 @@
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include <array>
 #include <cstddef>
+#include <utility>
 
 namespace lrb::kernels {
 
@@ -27,19 +29,29 @@ struct S2lcProjectionArgs {
   std::size_t code_stride;
 };
 
-// Tokens sorted by adapter group: order[position] = token; group g covers positions
-// [offset[g], offset[g] + count[g]) and uses adapter[g]. Groups are in increasing offset order.
+// The adapter batch layout (workloads/adapter_projection/batch.hpp) on the device: order[position] =
+// token; segment g covers positions [offset[g], offset[g + 1]) and uses adapter[g].
 struct S2lcGroups {
   const int* order;
-  const int* offset;
-  const int* count;
+  const int* offset;  // n_groups + 1 entries
   const int* adapter;
   int n_groups;
   int batch;
 };
 
-// Whether the kernel is instantiated for R (8, 16, 32, 64).
-bool s2lc_supported_rank(int R);
+// The instantiated basis ranks and layouts: the one list that dispatch, can_run and the tests read.
+using S2lcRanks = std::integer_sequence<int, 8, 16, 32, 64>;
+constexpr S2lcLayout kS2lcLayouts[] = {S2lcLayout::u8x2, S2lcLayout::packed, S2lcLayout::fp16};
+template <int... Rs>
+constexpr bool s2lc_rank_in(int R, std::integer_sequence<int, Rs...>) {
+  return ((R == Rs) || ...);
+}
+constexpr bool s2lc_supported_rank(int R) { return s2lc_rank_in(R, S2lcRanks{}); }
+template <int... Rs>
+constexpr std::array<int, sizeof...(Rs)> s2lc_rank_array(std::integer_sequence<int, Rs...>) {
+  return {Rs...};
+}
+constexpr auto kS2lcRankList = s2lc_rank_array(S2lcRanks{});
 
 // Local memory (register spills) per thread of the kernel for R and a layout: spills are global-memory
 // writes, which would break the "only Y is written" property, so the kernels are built to have none.

@@ -1,4 +1,4 @@
-#include "kernels/int8_per_token.cuh"
+#include "kernels/kv_compression/int8_per_token.cuh"
 
 namespace lrb::kernels {
 namespace {

@@ -1,0 +1,167 @@
+#include "harness/cuda/timing_strategies.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "harness/cuda/device_info.hpp"
+#include "harness/cuda/hbm_counters.hpp"
+#include "harness/cuda/raii.hpp"
+
+namespace lrb::cuda {
+
+namespace {
+// Samples taken while the SM clock sits below 90% of its maximum are discarded (the record counts them).
+ThrottleGuard throttle_guard() {
+  const unsigned max_mhz = max_sm_clock_mhz();
+  ThrottleGuard g;
+  g.rule = max_mhz ? fmt::format("discard samples taken with the SM clock below 90% of its maximum ({} MHz)", max_mhz)
+                   : "no throttle detection: NVML unavailable";
+  g.throttled = [max_mhz] { return max_mhz > 0 && sm_clock_mhz() < 0.9 * max_mhz; };
+  return g;
+}
+
+}  // namespace
+
+TimingResult EventTiming::time(const std::function<void()>& run, const MeasureOptions& options) {
+  CudaContext& ctx = ctx_;
+  auto& res = MeasurementResources::instance();
+  Event start = Event::create(), stop = Event::create();
+  int timeouts = 0;
+  auto once = [&] {
+    run();
+    ctx.synchronize();
+  };
+  auto sample = [&] {
+    // Both modes hold the stream with the blocking kernel until the run is enqueued, so launch submission
+    // does not show in the sample; only cold flushes L2 first.
+    if (cold_) res.flush_l2(ctx.stream());
+    res.block(ctx.stream());
+    start.record(ctx.stream());
+    run();
+    stop.record(ctx.stream());
+    res.release();
+    LRB_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    if (res.last_block_timed_out()) ++timeouts;
+    return static_cast<double>(stop.since(start)) * 1e-3;
+  };
+  const Json clocks_before = read_clocks();
+  const ThrottleGuard guard = throttle_guard();
+  TimingResult r = sample_until_stable(sample, once, options, &guard);
+  r.mode = cold_ ? "cold" : "hot";
+  r.clock = "cuda_event";
+  r.extra["clocks"] = {{"start", clocks_before}, {"end", read_clocks()}};
+  if (cold_) {
+    r.note = fmt::format("L2 read-sweep of {} MiB and a blocking kernel before each sample",
+                         res.flush_bytes() >> 20);
+  } else {
+    r.note = "blocking kernel before each sample, repeated runs on the same buffers: data may come from L2 "
+             "(reference only)";
+  }
+  if (timeouts > 0)
+    r.note += fmt::format("; the blocking kernel timed out in {} samples (launch queue full): those include launch "
+                          "time",
+                          timeouts);
+  return r;
+}
+
+GraphTiming::Plan GraphTiming::plan(double footprint_bytes) const {
+  // Rotate among copies so that between two replays of the same copy the others read >= 2x L2. At least two
+  // independently prepared copies even for large footprints: their buffers sit at different addresses, and
+  // the spread between placements (seen up to 1.7% on an H200) belongs in the reported noise.
+  Plan p;
+  p.l2 = static_cast<double>(device_info().l2_bytes);
+  p.footprint = std::max(footprint_bytes, 1.0);
+  p.large = p.footprint >= 2 * p.l2;
+  p.wanted = p.large ? 2 : static_cast<int>(std::ceil(2 * p.l2 / p.footprint)) + 1;
+  std::size_t free_bytes = 0, total_bytes = 0;
+  LRB_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
+  const int affordable = 1 + static_cast<int>(0.5 * static_cast<double>(free_bytes) / p.footprint);
+  p.copies = std::max(1, std::min({p.wanted, affordable, 256}));
+  return p;
+}
+
+TimingResult GraphTiming::time(const Plan& plan, const std::vector<std::function<void()>>& runs,
+                               const MeasureOptions& options) {
+  CudaContext& ctx = ctx_;
+  const bool large = plan.large;
+  const int copies = static_cast<int>(runs.size()), wanted = plan.wanted;
+  const double l2 = plan.l2, footprint = plan.footprint;
+  ctx.synchronize();
+  std::vector<GraphExec> execs;
+  for (const auto& run : runs) {
+    LRB_CUDA_CHECK(cudaStreamBeginCapture(ctx.stream(), cudaStreamCaptureModeThreadLocal));
+    try {
+      run();
+    } catch (...) {
+      cudaGraph_t broken = nullptr;
+      cudaStreamEndCapture(ctx.stream(), &broken);
+      if (broken) cudaGraphDestroy(broken);
+      throw;
+    }
+    cudaGraph_t g = nullptr;
+    LRB_CUDA_CHECK(cudaStreamEndCapture(ctx.stream(), &g));
+    Graph graph(g);
+    cudaGraphExec_t exec = nullptr;
+    LRB_CUDA_CHECK(cudaGraphInstantiate(&exec, graph.get(), 0));
+    execs.emplace_back(exec);
+  }
+  Event start = Event::create(), stop = Event::create();
+  auto replay_round = [&] {
+    for (auto& e : execs) LRB_CUDA_CHECK(cudaGraphLaunch(e.get(), ctx.stream()));
+  };
+  // Replays per sample: enough rounds for >= 0.5 ms, so event resolution does not matter.
+  replay_round();
+  start.record(ctx.stream());
+  replay_round();
+  stop.record(ctx.stream());
+  LRB_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+  const double round_ms = std::max(1e-4, static_cast<double>(stop.since(start)));
+  const int rounds = std::max(1, static_cast<int>(std::ceil(0.5 / round_ms)));
+  // Large footprints: each sample replays one copy (its data cannot stay in L2 across its own replays), and
+  // consecutive samples alternate copies, so stdrel sees the copies' differences. Small footprints: each
+  // sample replays whole rounds of all copies (a copy must not follow itself).
+  const int per_copy = std::max(1, static_cast<int>(std::ceil(0.5 / (round_ms / static_cast<double>(execs.size())))));
+  std::size_t next_copy = 0;
+  auto sample = [&] {
+    start.record(ctx.stream());
+    int replays = 0;
+    if (large) {
+      const auto& e = execs[next_copy++ % execs.size()];
+      for (int i = 0; i < per_copy; ++i) LRB_CUDA_CHECK(cudaGraphLaunch(e.get(), ctx.stream()));
+      replays = per_copy;
+    } else {
+      for (int i = 0; i < rounds; ++i) replay_round();
+      replays = rounds * static_cast<int>(execs.size());
+    }
+    stop.record(ctx.stream());
+    LRB_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    return static_cast<double>(stop.since(start)) * 1e-3 / replays;
+  };
+  auto once = [&] {
+    replay_round();
+    ctx.synchronize();
+  };
+  const Json clocks_before = read_clocks();
+  const ThrottleGuard guard = throttle_guard();
+  TimingResult r = sample_until_stable(sample, once, options, &guard);
+  r.mode = "graph";
+  r.clock = "cuda_event";
+  r.extra["clocks"] = {{"start", clocks_before}, {"end", read_clocks()}};
+  r.extra["graph"] = {{"copies", copies},
+                      {"copies_wanted", wanted},
+                      {"footprint_bytes", footprint},
+                      {"l2_bytes", l2},
+                      {"samples_alternate_copies", large && copies > 1},
+                      {"replays_per_sample", large ? per_copy : rounds * static_cast<int>(execs.size())}};
+  r.note = fmt::format("one run captured in a CUDA graph; {} prepared copies of {:.1f} MiB (L2 {:.0f} MiB), {}{}",
+                       copies, footprint / (1 << 20), l2 / (1 << 20),
+                       large ? "samples alternating between copies" : "each sample replaying every copy in turn",
+                       copies < wanted ? (large ? "; one copy only (memory): placement variation not sampled"
+                                                : "; fewer copies than wanted (memory): some data may come from L2")
+                                       : "");
+  return r;
+}
+
+}  // namespace lrb::cuda

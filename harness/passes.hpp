@@ -1,0 +1,41 @@
+#pragma once
+// The passes the runner makes over one prepared (point, method) pair (DESIGN.md section 5), each a
+// function that returns its part of the record, so one measurement never disturbs another:
+// correctness (harness/check.hpp), timing, counters, memory, and the post-run facts (floor, bandwidth,
+// compression, metrics) that exist only once the method has run.
+#include <string>
+
+#include "harness/ceilings.hpp"
+#include "harness/check.hpp"
+#include "harness/measurement.hpp"
+
+namespace lrb {
+
+// Everything a pass may look at.
+struct PassContext {
+  const TaskFamily& family;
+  const MethodInfo& info;
+  const Problem& problem;
+  Method& method;
+  ExecContext& ctx;
+  Measurement& measurement;
+  const MeasureOptions& measure;
+  PreparedCopyFactory make_copy;
+};
+
+// {fidelity}; the failure, when there is one, in `failure`.
+CheckResult correctness_pass(const PassContext& pc);
+// {time, phases}; the median in seconds in `median_s`.
+Json timing_pass(const PassContext& pc, double* median_s);
+// {hbm}: one execution inside the range `range` (NVTX on the GPU, so Nsight Compute isolates it).
+Json counter_pass(const PassContext& pc, const std::string& range);
+// {memory}
+Json memory_pass(const PassContext& pc);
+// Calls the method's post-run hook, then {floor, bandwidth, ceilings, compression, metrics}; adds the
+// write excess to `hbm` where the floor states its output bytes.
+Json post_run_pass(const PassContext& pc, const Ceilings& ceilings, double median_s, double prepare_s, Json& hbm);
+
+// What a record says about HBM before (or without) its counter pass.
+Json hbm_not_measured(Backend backend);
+
+}  // namespace lrb

@@ -1,0 +1,48 @@
+// Conformance on the CPU, generated from the registry: every listed method's CPU path against its family's
+// FP64 reference on the family's odd shapes (d not a multiple of 16, r = 1, K = 1, one token, both modes).
+// The GPU half (CUDA paths against the CPU path or the reference method) is in test_gpu_conformance.cpp.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+
+#include "tests/support/conformance.hpp"
+#include "tests/support/method_check.hpp"
+
+namespace lrb::test {
+namespace {
+
+class CpuConformance : public ::testing::TestWithParam<ConformanceCase> {};
+
+TEST_P(CpuConformance, MatchesTheFp64Reference) {
+  const ConformanceCase& c = GetParam();
+  const MethodRun r = check_method(c.family, c.method, c.values, Json::object(), Backend::cpu);
+  if (!r.support.ok) GTEST_SKIP() << "not applicable: " << r.support.reason;
+  ASSERT_FALSE(r.check.failure) << *r.check.failure << "\n" << r.check.fidelity.dump();
+  const Json& f = r.check.fidelity;
+  EXPECT_EQ(f["nonfinite_elements"], 0);
+  ASSERT_TRUE(f["rel_error"].is_number()) << f.dump();
+  // Lossless CPU paths compute in fp32 from fp16 inputs: far inside any declared tolerance.
+  const double tol = r.info->tolerance(*Registry::instance().family(c.family));
+  if (std::isfinite(tol)) {
+    EXPECT_LE(f["rel_error"].get<double>(), std::min(tol, 1e-5)) << f.dump();
+    if (f.contains("adapter_rel_error")) {
+      EXPECT_LT(f["adapter_rel_error"].get<double>(), 1e-4) << f.dump();
+    }
+  }
+  EXPECT_FALSE(r.check.outputs.empty());
+}
+
+TEST(CpuConformance, CoversEveryListedMethodWithACpuPath) {
+  std::set<std::string> covered;
+  for (const auto& c : conformance_cases(Backend::cpu)) covered.insert(c.method);
+  for (const MethodInfo* m : Registry::instance().methods("", false))
+    if (m->supports_backend(Backend::cpu)) EXPECT_TRUE(covered.count(m->id)) << m->id;
+  EXPECT_GE(covered.size(), 9u) << "every family's methods";
+}
+
+INSTANTIATE_TEST_SUITE_P(Registry, CpuConformance, ::testing::ValuesIn(conformance_cases(Backend::cpu)),
+                         [](const auto& info) { return info.param.name(); });
+
+}  // namespace
+}  // namespace lrb::test
