@@ -41,6 +41,29 @@ TEST(CpuConformance, CoversEveryListedMethodWithACpuPath) {
   EXPECT_GE(covered.size(), 9u) << "every family's methods";
 }
 
+TEST(RegistryLinking, AnImplementationNeedsADeclarationAndAReferenceMustExist) {
+  {
+    Registry r;  // a registry of its own: the global one is the program's
+    r.add_backend("ghost", Backend::cpu, [](const Params&) -> std::unique_ptr<Method> { return nullptr; });
+    EXPECT_THROW(r.method("ghost"), std::logic_error) << "an implementation without LRBENCH_DECLARE_METHOD";
+  }
+  {
+    Registry r;
+    MethodDecl d;
+    d.family = "adapter_projection";
+    d.id = "orphan_kernel";
+    d.traits.reference = "no_such_method";
+    r.declare_method(d);
+    EXPECT_THROW(r.methods(), std::logic_error) << "unknown family and reference";
+  }
+  // The global registry: every CUDA-only method names a reference of its own family.
+  for (const MethodInfo* m : Registry::instance().methods())
+    if (!m->supports_backend(Backend::cpu) && !m->backends().empty()) {
+      EXPECT_FALSE(m->traits.reference.empty()) << m->id;
+      EXPECT_EQ(Registry::instance().method(m->traits.reference)->family, m->family) << m->id;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Registry, CpuConformance, ::testing::ValuesIn(conformance_cases(Backend::cpu)),
                          [](const auto& info) { return info.param.name(); });
 
