@@ -1,5 +1,8 @@
 #include "analysis/report.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -135,16 +138,25 @@ std::string markdown_from_records(const std::vector<Json>& records) {
 }
 
 namespace {
+// Written to a temporary file and renamed over the target: never a half-written report, and the temporary
+// is removed on every error path. Errors carry the OS's reason.
 void write_text(const std::filesystem::path& path, const std::string& text) {
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  std::error_code ec;
+  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path(), ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot create '{}': {}", path.parent_path().string(), ec.message()));
   const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(fmt::format("cannot write '{}'", path.string()));
-    out << text;
-    if (!out) throw std::runtime_error(fmt::format("cannot write '{}'", path.string()));
-  }
-  std::filesystem::rename(tmp, path);  // never a half-written report
+  auto fail = [&](const std::string& why) {
+    std::filesystem::remove(tmp, ec);
+    throw std::runtime_error(fmt::format("cannot write '{}': {}", path.string(), why));
+  };
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) fail(std::strerror(errno));
+  const bool written = std::fwrite(text.data(), 1, text.size(), f) == text.size() && std::fflush(f) == 0;
+  const std::string why = written ? "" : std::strerror(errno);
+  if (std::fclose(f) != 0 && written) fail(std::strerror(errno));
+  if (!written) fail(why);
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) fail(ec.message());
 }
 }  // namespace
 
@@ -156,11 +168,19 @@ void write_markdown_report(const std::filesystem::path& jsonl, const std::filesy
   write_text(md, "# lrbench results: " + jsonl.filename().string() + "\n" + markdown_from_records(read_jsonl(jsonl)));
 }
 
+void write_reports(const std::vector<Json>& records, const std::string& title, const std::filesystem::path& csv,
+                   const std::filesystem::path& md) {
+  // Both texts are formed before either file is written: a record that cannot be reported leaves no file.
+  const std::string csv_text = csv_from_records(records);
+  const std::string md_text = "# lrbench results: " + title + "\n" + markdown_from_records(records);
+  write_text(csv, csv_text);
+  write_text(md, md_text);
+}
+
 void write_run_reports(const std::filesystem::path& jsonl, const std::filesystem::path& csv,
                        const std::filesystem::path& md) {
   if (!std::filesystem::exists(jsonl)) return;
-  write_csv_report(jsonl, csv);
-  write_markdown_report(jsonl, md);
+  write_reports(read_jsonl(jsonl), jsonl.filename().string(), csv, md);
 }
 
 }  // namespace lrb

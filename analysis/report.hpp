@@ -19,6 +19,10 @@ std::string markdown_from_records(const std::vector<Json>& records);
 
 void write_csv_report(const std::filesystem::path& jsonl, const std::filesystem::path& csv);
 void write_markdown_report(const std::filesystem::path& jsonl, const std::filesystem::path& md);
+// CSV and markdown of `records`, all or nothing: both texts are formed (every record formatted) before
+// either file is written.
+void write_reports(const std::vector<Json>& records, const std::string& title, const std::filesystem::path& csv,
+                   const std::filesystem::path& md);
 // Both, beside a run's JSONL (nothing when the run wrote no record).
 void write_run_reports(const std::filesystem::path& jsonl, const std::filesystem::path& csv,
                        const std::filesystem::path& md);

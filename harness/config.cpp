@@ -9,6 +9,7 @@
 
 #include "harness/hash.hpp"
 #include "harness/registry.hpp"
+#include "harness/strict_json.hpp"
 #include "harness/sweep.hpp"
 
 namespace lrb {
@@ -36,18 +37,6 @@ class Validator {
   }
 };
 
-std::string line_col(const std::string& text, std::size_t byte) {
-  std::size_t line = 1, col = 1;
-  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      col = 1;
-    } else {
-      ++col;
-    }
-  }
-  return fmt::format("line {}, column {}", line, col);
-}
 
 // Family parameters plus every generator parameter of the family, with the generator that owns it.
 struct KnownParam {
@@ -141,7 +130,9 @@ void validate_axis_values(Validator& v, const std::string& path, const Json& val
       v.error(fmt::format("{}/{}", path, i), *err);
       continue;
     }
-    if (!seen.insert(values[i].dump()).second)
+    // Numbers by value: 1 and 1.0 would otherwise make two identical points.
+    const std::string identity = values[i].is_number() ? fmt::format("{:.17g}", values[i].get<double>()) : values[i].dump();
+    if (!seen.insert(identity).second)
       v.error(fmt::format("{}/{}", path, i), fmt::format("repeats the value {}", values[i].dump()));
   }
 }
@@ -455,9 +446,9 @@ ConfigLoad parse_config(const std::string& text, const std::string& source) {
   Validator v;
   Json doc;
   try {
-    doc = Json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
-    v.error("", fmt::format("not valid JSON ({}): {}", line_col(text, e.byte == 0 ? 0 : e.byte - 1), e.what()));
+    doc = parse_json_strict(text);  // NUL bytes, depth, duplicate keys, numbers beyond a double: line and column
+  } catch (const JsonTextError& e) {
+    v.error("", e.what());
     result.errors = v.errors;
     return result;
   }
@@ -481,6 +472,9 @@ ConfigLoad parse_config(const std::string& text, const std::string& source) {
     cfg.name = doc["name"].get<std::string>();
     if (!std::regex_match(cfg.name, std::regex("[A-Za-z0-9_.-]+")))
       v.error("/name", "must use only letters, digits, '_', '.' and '-' (it names files)");
+    else if (cfg.name.find_first_not_of('.') == std::string::npos)
+      v.error("/name", fmt::format("'{}' names a folder, not a file: the results would be written outside --out",
+                                   cfg.name));
   }
   if (doc.contains("description")) {
     if (!doc["description"].is_string()) v.error("/description", "must be a string");

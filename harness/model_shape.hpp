@@ -6,7 +6,7 @@
 namespace lrb {
 
 struct ProjectionShape {
-  std::string name;  // q, k, v, o, gate, up, down
+  std::string name;  // q, k, v, o, gate, up, down; qkv where the model fuses them (GPT-2's c_attn)
   int d_in = 0;
   int d_out = 0;
 };
@@ -14,6 +14,7 @@ struct ProjectionShape {
 struct ModelShape {
   std::string id;
   std::string description;
+  std::string architecture = "llama";  // llama or gpt2: how real checkpoints name its modules
   int hidden = 0;
   int n_layers = 0;
   int n_heads = 0;

@@ -20,13 +20,20 @@ std::string to_string(ParamType type) {
 
 namespace {
 
+std::optional<double> max_of(const ParamSpec& spec) {
+  if (spec.max) return spec.max;
+  if (spec.type == ParamType::integer) return kMaxInteger;
+  return std::nullopt;
+}
+
 std::string bound_text(const ParamSpec& spec) {
   auto fmt_num = [](double v) {
     return v == std::floor(v) ? fmt::format("{}", static_cast<long long>(v)) : fmt::format("{}", v);
   };
-  if (spec.min && spec.max) return fmt::format(" in [{}, {}]", fmt_num(*spec.min), fmt_num(*spec.max));
+  const auto max = max_of(spec);
+  if (spec.min && max) return fmt::format(" in [{}, {}]", fmt_num(*spec.min), fmt_num(*max));
   if (spec.min) return fmt::format(" >= {}", fmt_num(*spec.min));
-  if (spec.max) return fmt::format(" <= {}", fmt_num(*spec.max));
+  if (max) return fmt::format(" <= {}", fmt_num(*max));
   return "";
 }
 
@@ -48,7 +55,8 @@ std::optional<std::string> check_param_value(const ParamSpec& spec, const Json& 
         return fmt::format("must be {}{}", spec.type == ParamType::integer ? "an integer" : "a number",
                            bound_text(spec));
       const double v = value.get<double>();
-      if ((spec.min && v < *spec.min) || (spec.max && v > *spec.max))
+      const auto max = max_of(spec);
+      if ((spec.min && v < *spec.min) || (max && v > *max))
         return fmt::format("must be {}{} (got {})", spec.type == ParamType::integer ? "an integer" : "a number",
                            bound_text(spec), value.dump());
       return std::nullopt;

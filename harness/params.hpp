@@ -19,11 +19,17 @@ struct ParamSpec {
   Json default_value;               // null: required when the owner is used
   std::string help;
   std::optional<double> min;        // integer / number lower bound (inclusive)
-  std::optional<double> max;        // integer / number upper bound (inclusive)
+  std::optional<double> max;        // integer / number upper bound (inclusive); integers: kMaxInteger if unset
   std::vector<std::string> choices; // string / string_list: allowed values (empty: any)
 };
 
 using ParamSpecs = std::vector<ParamSpec>;
+
+// Integers without a stated maximum are capped here, so every integer parameter fits an int wherever the
+// code narrows it (a silently truncated 2^32 + 2 once ran as 2).
+inline constexpr double kMaxInteger = 2147483647.0;
+// The largest integer a double (and so a JSON number) holds exactly: the cap of seeds.
+inline constexpr double kMaxExactInteger = 9007199254740992.0;
 
 // Returns an error message ("must be an integer >= 1") or nothing when `value` fits `spec`.
 std::optional<std::string> check_param_value(const ParamSpec& spec, const Json& value);

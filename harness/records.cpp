@@ -1,15 +1,22 @@
 #include "harness/records.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "harness/strict_json.hpp"
+
 namespace lrb {
 
 namespace {
+std::string os_reason();
 // Cuts a file back to its last newline (a record half-written when the process was killed).
 void drop_partial_last_line(const std::filesystem::path& path) {
   std::error_code ec;
@@ -21,13 +28,31 @@ void drop_partial_last_line(const std::filesystem::path& path) {
   const auto last_newline = content.rfind('\n');
   std::filesystem::resize_file(path, last_newline == std::string::npos ? 0 : last_newline + 1);
 }
+std::string os_reason() { return std::strerror(errno); }
 }  // namespace
 
 JsonlWriter::JsonlWriter(std::filesystem::path path) : path_(std::move(path)) {
-  if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path());
-  if (std::filesystem::exists(path_)) drop_partial_last_line(path_);
-  file_ = std::fopen(path_.c_str(), "ab");
-  if (!file_) throw std::runtime_error(fmt::format("cannot open '{}' for writing", path_.string()));
+  if (path_.has_parent_path()) {
+    std::error_code ec;
+    std::filesystem::create_directories(path_.parent_path(), ec);
+    if (ec) throw std::runtime_error(fmt::format("cannot create '{}': {}", path_.parent_path().string(), ec.message()));
+  }
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot open '{}' for writing: {}", path_.string(), os_reason()));
+  // One writer per results file: a second run with the same --out would append every record twice.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const std::string why = errno == EWOULDBLOCK ? "another lrbench process is writing it (its lock is held): wait for "
+                                                   "that run to end or choose another --out"
+                                                 : os_reason();
+    ::close(fd);
+    throw std::runtime_error(fmt::format("'{}': {}", path_.string(), why));
+  }
+  drop_partial_last_line(path_);  // under the lock: no other writer can be mid-line
+  file_ = ::fdopen(fd, "ab");
+  if (!file_) {
+    ::close(fd);
+    throw std::runtime_error(fmt::format("cannot open '{}' for writing: {}", path_.string(), os_reason()));
+  }
 }
 
 JsonlWriter::~JsonlWriter() {
@@ -37,8 +62,9 @@ JsonlWriter::~JsonlWriter() {
 void JsonlWriter::write(const Json& record) {
   const std::string line = record.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
-    throw std::runtime_error(fmt::format("cannot write to '{}'", path_.string()));
-  ::fsync(::fileno(file_));
+    throw std::runtime_error(fmt::format("cannot write to '{}': {}", path_.string(), os_reason()));
+  if (::fsync(::fileno(file_)) != 0)
+    throw std::runtime_error(fmt::format("cannot write to '{}': {}", path_.string(), os_reason()));
 }
 
 std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std::string>* warnings) {
@@ -51,7 +77,7 @@ std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std:
     ++number;
     if (line.empty()) continue;
     try {
-      Json j = Json::parse(line);
+      Json j = parse_json_strict(line);  // a line nested 70,000 deep would crash whatever reads it next
       if (!j.is_object()) throw std::runtime_error("not an object");
       out.push_back(std::move(j));
     } catch (const std::exception& e) {

@@ -89,14 +89,10 @@ std::optional<std::regex> compile_filter(const std::string& text) {
   }
 }
 
-// Record keys already in an existing results file (--resume); refuses files of another config.
-std::set<std::string> recorded_keys(const Config& config, const RunOptions& options, const RunSummary& summary,
-                                    std::ostream& log) {
+// Record keys already in an existing results file (--resume); refuses files of another config. Called with
+// the file's lock held, so no other run appends to it meanwhile.
+std::set<std::string> recorded_keys(const Config& config, const RunSummary& summary, std::ostream& log) {
   std::set<std::string> done;
-  if (!std::filesystem::exists(summary.jsonl)) return done;
-  if (!options.resume)
-    throw std::runtime_error(fmt::format("'{}' exists: pass --resume to continue that run, or choose another --out",
-                                         summary.jsonl.string()));
   std::vector<std::string> warnings;
   for (const auto& r : read_jsonl(summary.jsonl, &warnings)) {
     if (r.value("config_hash", std::string()) != config.hash)
@@ -236,6 +232,8 @@ class PairMeasurer {
       auto method = info.make(params, backend_);
       const Support can = method->can_run(point, backend_);
       if (!can.ok) return set_status(record, "skipped", "reason", can.reason);
+      if (auto refusal = memory_refusal(plan.family->estimate_memory(point), backend_))
+        return set_status(record, "skipped", "reason", *refusal);
       stage = "problem";
       const std::string subject = fmt::format("{}/{}/{}", plan.block->task, variant.label, point.id);
       trace("{}: {}", subject, stage);
@@ -317,7 +315,19 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
     throw std::runtime_error("--shard I/N needs 0 <= I < N");
 
   RunSummary summary = summary_paths(config, options);
-  const RunPlan plan = plan_run(config, options, recorded_keys(config, options, summary, log), summary);
+  const bool existed = std::filesystem::exists(summary.jsonl);
+  if (existed && !options.resume)
+    throw std::runtime_error(fmt::format("'{}' exists: pass --resume to continue that run, or choose another --out",
+                                         summary.jsonl.string()));
+  // Opened (and locked) before anything is measured: an unwritable --out or a second writer stops the run
+  // here, not after the first record's minute of measurement.
+  auto writer = std::make_unique<JsonlWriter>(summary.jsonl);
+  const RunPlan plan = plan_run(config, options, existed ? recorded_keys(config, summary, log) : std::set<std::string>{},
+                                summary);
+  if (plan.jobs.empty() && !existed) {  // nothing to run: leave no empty results file behind
+    writer.reset();
+    std::filesystem::remove(summary.jsonl);
+  }
   if (options.progress)
     log << fmt::format("lrbench: '{}' on {}: {} blocks, {} (point, method) pairs; {} to run, {} already recorded -> {}\n",
                        config.name, to_string(*backend), plan.blocks.size(), plan.total_pairs, plan.jobs.size(),
@@ -326,7 +336,6 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
   const std::string dirty = build_info::git_dirty();
   const RunIdentity identity{make_run_id(), capture_environment(*backend),
                              dirty == "true" ? Json(true) : (dirty == "false" ? Json(false) : Json(nullptr)), *backend};
-  std::unique_ptr<JsonlWriter> writer;
   ProgressLine progress(log, options.progress, plan.jobs.size());
   ProblemCache problems;
   PairMeasurer measurer(*backend, problems);
@@ -336,7 +345,6 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
     const BlockPlan& bp = plan.blocks[job.block];
     Json record = record_skeleton(config, identity, *bp.block, bp.points[job.point], bp.variants[job.variant]);
     measurer.measure(bp, job, record);
-    if (!writer) writer = std::make_unique<JsonlWriter>(summary.jsonl);
     writer->write(record);
     const std::string status = record["status"].get<std::string>();
     if (status == "ok") ++summary.ok;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "harness/json.hpp"
+#include "harness/memory_limits.hpp"
 #include "harness/method.hpp"
 #include "harness/output_view.hpp"
 #include "harness/params.hpp"
@@ -61,6 +62,9 @@ class TaskFamily {
     (void)point;
     return std::nullopt;
   }
+  // Bytes the point's problem, references and a method's copies of it hold at their peak, estimated before
+  // anything is allocated (harness/memory_limits.hpp turns it into a skipped record when it cannot fit).
+  virtual MemoryEstimate estimate_memory(const Point& point) const = 0;
   // Builds the problem deterministically from the point (generator or loader, seed).
   virtual std::shared_ptr<const Problem> make_problem(const Point& point) const = 0;
   // {generator, seed, source} for the record.

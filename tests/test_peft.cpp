@@ -102,7 +102,7 @@ TEST(Peft, ImpossibleRequestsFailWithTheReason) {
   };
   fails_with({{"projections", {"q"}}, {"K", 12}, {"rank", 16}}, "holds 11 adapters");
   fails_with({{"projections", {"q"}}, {"K", 2}, {"rank", 8}}, "r=16");
-  fails_with({{"projections", {"o"}}, {"K", 2}, {"rank", 16}}, "do not adapt o_proj");
+  fails_with({{"projections", {"o"}}, {"K", 2}, {"rank", 16}}, "does not adapt model.layers.0.self_attn.o_proj");
 }
 
 TEST(Peft, MalformedFilesAreClearErrors) {

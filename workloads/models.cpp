@@ -34,6 +34,19 @@ ModelShape llama_like(std::string id, std::string description, int hidden, int l
                          576, 30, 9, 3, 64, 1536, 10000.0, "neox"));
   r.add_model(llama_like("stories260k", "llama2.c stories260K: dim 64, 5 layers, 8 heads / 4 KV heads x 8, FFN 172",
                          64, 5, 8, 4, 8, 172, 10000.0, "interleaved"));
+  // GPT-2 small: fused q|k|v (attn.c_attn, 768 -> 2304), attn.c_proj, mlp.c_fc, mlp.c_proj; learned
+  // positions (its RoPE fields are unused).
+  ModelShape gpt2;
+  gpt2.id = "gpt2";
+  gpt2.description = "GPT-2 small: hidden 768, 12 layers, 12 heads x 64, FFN 3072, fused qkv (768 -> 2304)";
+  gpt2.architecture = "gpt2";
+  gpt2.hidden = 768;
+  gpt2.n_layers = 12;
+  gpt2.n_heads = gpt2.n_kv_heads = 12;
+  gpt2.head_dim = 64;
+  gpt2.ffn = 3072;
+  gpt2.projections = {{"qkv", 768, 2304}, {"o", 768, 768}, {"up", 768, 3072}, {"down", 3072, 768}};
+  r.add_model(gpt2);
   // Odd sizes on purpose (not multiples of 16; head_dim 10) so tests catch tiling assumptions.
   r.add_model(llama_like("tiny", "test shape: hidden 40, 2 layers, 4 heads / 2 KV heads x 10, FFN 72", 40, 2, 4, 2,
                          10, 72, 10000.0, "neox"));

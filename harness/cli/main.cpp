@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <regex>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -41,10 +42,26 @@ std::optional<lrb::Config> load_or_report(const std::string& path) {
   return load.config;
 }
 
+// "I/N" exactly: two decimal integers, 0 <= I < N <= 100000, nothing else.
 int parse_shard(const std::string& text, int& index, int& count) {
   if (text.empty()) return 0;
-  if (std::sscanf(text.c_str(), "%d/%d", &index, &count) != 2 || count < 1 || index < 0 || index >= count) {
-    std::cerr << fmt::format("--shard '{}': expected I/N with 0 <= I < N\n", text);
+  std::smatch m;
+  static const std::regex shard_re("([0-9]{1,6})/([0-9]{1,6})");
+  if (std::regex_match(text, m, shard_re)) {
+    index = std::stoi(m[1]);
+    count = std::stoi(m[2]);
+    if (count >= 1 && count <= 100000 && index < count) return 0;
+  }
+  std::cerr << fmt::format("--shard '{}': expected I/N with 0 <= I < N <= 100000\n", text);
+  return -1;
+}
+
+// An invalid --filter is a usage error (exit 2), found before the run starts.
+int check_filter(const std::string& text) {
+  try {
+    std::regex check(text);
+  } catch (const std::regex_error& e) {
+    std::cerr << fmt::format("--filter '{}' is not a valid regex: {}\n", text, e.what());
     return -1;
   }
   return 0;
@@ -68,6 +85,7 @@ int run_command(const RunArgs& a) {
   options.resume = a.resume;
   options.progress = !a.quiet;
   if (parse_shard(a.shard, options.shard_index, options.shard_count) != 0) return kExitUsage;
+  if (check_filter(a.filter) != 0) return kExitUsage;
   const auto summary = lrb::run_config(*cfg, options, std::cerr);
   lrb::write_run_reports(summary.jsonl, summary.csv, summary.md);
   if (std::filesystem::exists(summary.jsonl) && has_claims(*cfg))
@@ -91,17 +109,26 @@ int report_command(const ReportArgs& a) {
   const std::filesystem::path in(a.in);
   const auto csv = a.csv.empty() ? std::filesystem::path(in).replace_extension(".csv") : std::filesystem::path(a.csv);
   const auto md = a.md.empty() ? std::filesystem::path(in).replace_extension(".md") : std::filesystem::path(a.md);
+  // The config first: a bad --config writes nothing.
+  std::optional<lrb::Config> cfg;
+  if (!a.config.empty()) {
+    cfg = load_or_report(a.config);
+    if (!cfg) return kExitUsage;
+  }
   std::vector<std::string> warnings;
   const auto records = lrb::read_jsonl(in, &warnings);
   for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
-  lrb::write_csv_report(in, csv);
-  lrb::write_markdown_report(in, md);
+  if (cfg)
+    for (const auto& r : records)
+      if (r.value("config_hash", std::string()) != cfg->hash) {
+        std::cerr << fmt::format("warning: {} holds records of config hash {}, --config {} has hash {}: its claims are "
+                                 "judged against records another config produced\n",
+                                 in.string(), r.value("config_hash", std::string("?")), a.config, cfg->hash);
+        break;
+      }
+  lrb::write_reports(records, in.filename().string(), csv, md);
   std::cout << lrb::markdown_from_records(records);
-  if (!a.config.empty()) {
-    const auto cfg = load_or_report(a.config);
-    if (!cfg) return kExitUsage;
-    print_claims(*cfg, records, md);
-  }
+  if (cfg) print_claims(*cfg, records, md);
   std::cerr << fmt::format("lrbench: {} records -> {} and {}\n", records.size(), csv.string(), md.string());
   return kExitOk;
 }

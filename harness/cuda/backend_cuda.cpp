@@ -11,12 +11,19 @@
 #include "harness/cuda/device_info.hpp"
 #include "harness/cuda/gemm.hpp"
 #include "harness/env.hpp"
+#include "harness/memory_limits.hpp"
 
 namespace lrb {
 
 bool cuda_device_present() {
   int n = 0;
   return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
+std::optional<std::uint64_t> device_free_bytes() {
+  std::size_t free_bytes = 0, total = 0;
+  if (!cuda_device_present() || cudaMemGetInfo(&free_bytes, &total) != cudaSuccess) return std::nullopt;
+  return free_bytes;
 }
 
 Json capture_device_environment() {

@@ -18,7 +18,7 @@ inline std::string description() {
 
 inline ParamSpecs params() {
   return {
-      {"basis_rank", ParamType::integer, 16, "R, columns of the shared basis V_common", 1.0, {}, {}},
+      {"basis_rank", ParamType::integer, 16, "R, columns of the shared basis V_common", 1.0, 4096.0, {}},
       {"layout", ParamType::string, "u8x2", "U_k storage: u8x2 (two uint8 indices), packed (4+3 bits), fp16", {}, {},
        {"u8x2", "packed", "fp16"}},
       {"launch", ParamType::string, "grouped",

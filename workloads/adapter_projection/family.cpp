@@ -24,13 +24,13 @@ class AdapterProjectionFamily final : public TaskFamily {
     return {
         {"model", ParamType::string, "tiny", "model shape (lrbench list models)", {}, {}, Registry::instance().model_ids()},
         {"projections", ParamType::string_list, Json::array({"q", "k", "v", "o"}), "projection kinds per layer", {}, {},
-         {"q", "k", "v", "o", "gate", "up", "down"}},
-        {"layers", ParamType::integer, 1, "layers (0: all of the model's)", 0.0, {}, {}},
+         {"q", "k", "v", "o", "gate", "up", "down", "qkv"}},
+        {"layers", ParamType::integer, 1, "layers (0: all of the model's)", 0.0, 1024.0, {}},
         {"mode", ParamType::string, "base+adapter", "base+adapter, or adapter-only (the LoRA path alone)", {}, {},
          {"base+adapter", "adapter-only"}},
-        {"K", ParamType::integer, 16, "adapters resident per projection", 1.0, {}, {}},
-        {"rank", ParamType::integer, 16, "LoRA rank r", 1.0, {}, {}},
-        {"batch", ParamType::integer, 16, "tokens in the batch", 1.0, {}, {}},
+        {"K", ParamType::integer, 16, "adapters resident per projection", 1.0, 100000.0, {}},
+        {"rank", ParamType::integer, 16, "LoRA rank r", 1.0, 4096.0, {}},
+        {"batch", ParamType::integer, 16, "tokens in the batch", 1.0, 1048576.0, {}},
         {"alpha", ParamType::number, 32.0, "LoRA alpha (scale s = alpha / rank)", 1e-9, {}, {}},
         {"popularity", ParamType::string, "uniform", "adapter of each token", {}, {},
          {"identical", "uniform", "zipf", "distinct"}},
@@ -38,9 +38,9 @@ class AdapterProjectionFamily final : public TaskFamily {
         {"adapter_norm", ParamType::number, 0.25, "||s B A||_F / sqrt(d_out) (the base has ~1)", 0.0, {}, {}},
         {"generator", ParamType::string, "trained_like", "adapter generator (lrbench list workloads)", {}, {},
          {"gaussian", "trained_like", "shared_subspace", "peft"}},
-        {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, {}, {}},
-        {"d_in", ParamType::integer, 0, "override every projection's d_in (0: the model's)", 0.0, {}, {}},
-        {"d_out", ParamType::integer, 0, "override every projection's d_out (0: the model's)", 0.0, {}, {}},
+        {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, kMaxExactInteger, {}},
+        {"d_in", ParamType::integer, 0, "override every projection's d_in (0: the model's)", 0.0, 131072.0, {}},
+        {"d_out", ParamType::integer, 0, "override every projection's d_out (0: the model's)", 0.0, 131072.0, {}},
     };
   }
 
@@ -66,6 +66,33 @@ class AdapterProjectionFamily final : public TaskFamily {
         p.integer("subspace_rank") < p.integer("rank"))
       return Support::no("shared_subspace needs subspace_rank >= rank");
     return Support::yes();
+  }
+
+  MemoryEstimate estimate_memory(const Point& point) const override {
+    const Params p = point.params();
+    const ModelShape* model = Registry::instance().model(p.string("model"));
+    if (!model) return {};
+    const double layers = p.integer("layers") > 0 ? static_cast<double>(p.integer("layers")) : model->n_layers;
+    const double K = static_cast<double>(p.integer("K")), r = static_cast<double>(p.integer("rank"));
+    const double batch = static_cast<double>(p.integer("batch"));
+    const bool base = p.string("mode") == "base+adapter";
+    double fp16 = 0;  // the problem's tensors
+    for (const auto& name : p.string_list("projections")) {
+      const ProjectionShape* s = model->projection(name);
+      if (!s) continue;
+      const double din = p.integer("d_in") > 0 ? static_cast<double>(p.integer("d_in")) : s->d_in;
+      const double dout = p.integer("d_out") > 0 ? static_cast<double>(p.integer("d_out")) : s->d_out;
+      fp16 += layers * 2.0 * ((base ? din * dout : 0.0) + batch * (din + dout) + K * r * (din + dout));
+    }
+    MemoryEstimate e;
+    // Host: the problem, the generation cache's copy of it, and a CPU path's fp32 working copies.
+    e.host_bytes = 4 * fp16;
+    // Device: one prepared copy and half of a second (graph mode rotates copies where memory allows).
+    e.device_bytes = 1.5 * fp16;
+    e.arithmetic = fmt::format("{:.3g} GiB of fp16 tensors (base weights, X, Y, K = {} adapters of rank {}); host 4x "
+                               "(problem, cache, fp32 copies), device 1.5x",
+                               fp16 / (1 << 30), p.integer("K"), p.integer("rank"));
+    return e;
   }
 
   std::shared_ptr<const Problem> make_problem(const Point& point) const override {

@@ -118,8 +118,7 @@ ParamSpec decay_param() {
                   "in one subspace (the S2LC premise), 0 = independent",
                   {{"overlap", ParamType::number, 1.0, "weight of the common subspace in each adapter's row space",
                     0.0, 1.0, {}},
-                   {"subspace_rank", ParamType::integer, 0, "rank of the common subspace (0: the adapter rank)", 0.0,
-                    {}, {}},
+                   {"subspace_rank", ParamType::integer, 0, "rank of the common subspace (0: the adapter rank)", 0.0, 4096.0, {}},
                    decay_param()},
                   AdapterGenerator(shared_subspace)});
   return true;

@@ -1,13 +1,12 @@
 // adapter_projection problems: token adapters by popularity law, the batch layout, and the tensors
 // (base weights, activations, adapters) from the generator, cached across consecutive sweep points.
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "harness/memory_limits.hpp"
 #include "harness/registry.hpp"
 #include "workloads/adapter_projection/problem.hpp"
 #include "workloads/common/last_value.hpp"
@@ -45,11 +44,6 @@ std::vector<int> draw_token_adapters(const AdapterProblemSpec& s) {
   return ids;
 }
 
-std::size_t physical_memory_bytes() {
-  const long pages = ::sysconf(_SC_PHYS_PAGES), size = ::sysconf(_SC_PAGE_SIZE);
-  return pages > 0 && size > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(size) : 0;
-}
-
 // One (layer, projection) of the problem.
 struct Slot {
   int layer;
@@ -72,7 +66,8 @@ std::vector<Slot> slots_of(const AdapterProblemSpec& s, const ModelShape& model,
   return slots;
 }
 
-// Refuses before allocating what the host cannot hold.
+// Refuses before allocating what the host cannot hold (a backstop: the runner skips such points first, from
+// the family's estimate_memory).
 void check_host_memory(const AdapterProblemSpec& s, const std::vector<Slot>& slots, bool with_base) {
   double bytes = 0;
   for (const auto& slot : slots) {
@@ -80,11 +75,12 @@ void check_host_memory(const AdapterProblemSpec& s, const std::vector<Slot>& slo
     bytes += 2.0 * ((with_base ? din * dout : 0) + s.batch * din + double(s.K) * s.rank * (din + dout));
   }
   // Twice: the problem holds a copy of the generation caches' tensors.
-  const double limit = 0.8 * static_cast<double>(physical_memory_bytes());
-  if (limit > 0 && 2 * bytes > limit)
+  std::string source;
+  const double available = static_cast<double>(host_memory_limit(&source));
+  if (available > 0 && 2 * bytes > 0.8 * available)
     throw std::runtime_error(fmt::format("problem needs 2 x {:.1f} GiB of host memory (problem + generation cache), more "
-                                         "than 80% of this machine's {:.1f} GiB",
-                                         bytes / (1 << 30), static_cast<double>(physical_memory_bytes()) / (1 << 30)));
+                                         "than 80% of {:.1f} GiB ({})",
+                                         bytes / (1 << 30), available / (1 << 30), source));
 }
 
 // The tensors of every slot. Each depends only on its own coordinates, so consecutive sweep points reuse
@@ -137,6 +133,7 @@ Tensors generate_tensors(const AdapterProblemSpec& s, const std::vector<Slot>& s
       req.seed = s.seed;
       req.projection_key = slots[i].key;
       req.layer = slots[i].layer;
+      req.model = s.model;
       req.projection = slots[i].shape->name;
       req.params = Params(gp);
       a[i] = generate(req);

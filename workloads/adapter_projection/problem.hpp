@@ -70,6 +70,7 @@ struct AdapterGenRequest {
   std::uint64_t seed = 0;
   std::uint64_t projection_key = 0;  // distinguishes projections (layer, kind)
   int layer = 0;                     // for loaders of real adapters
+  std::string model;                 // the model shape's id (its architecture names the modules)
   std::string projection;            // q, k, v, o, gate, up, down
   Params params;                     // the generator's own parameters
 };

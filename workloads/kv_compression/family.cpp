@@ -75,18 +75,18 @@ class KvCompressionFamily final : public TaskFamily {
   ParamSpecs params() const override {
     return {
         {"model", ParamType::string, "tiny", "model shape (lrbench list models)", {}, {}, Registry::instance().model_ids()},
-        {"layers", ParamType::integer, 0, "layers (0: all of the model's)", 0.0, {}, {}},
-        {"tokens", ParamType::integer, 64, "cached tokens T", 1.0, {}, {}},
-        {"heads", ParamType::integer, 0, "KV heads (0: the model's)", 0.0, {}, {}},
-        {"head_dim", ParamType::integer, 0, "head dimension (0: the model's)", 0.0, {}, {}},
+        {"layers", ParamType::integer, 0, "layers (0: all of the model's)", 0.0, 1024.0, {}},
+        {"tokens", ParamType::integer, 64, "cached tokens T", 1.0, 1048576.0, {}},
+        {"heads", ParamType::integer, 0, "KV heads (0: the model's)", 0.0, 1024.0, {}},
+        {"head_dim", ParamType::integer, 0, "head dimension (0: the model's)", 0.0, 4096.0, {}},
         {"rope_theta", ParamType::number, 0.0, "RoPE base (0: the model's)", 0.0, {}, {}},
-        {"rotary_dims", ParamType::integer, 0, "rotated dims per head (0: all)", 0.0, {}, {}},
+        {"rotary_dims", ParamType::integer, 0, "rotated dims per head (0: all)", 0.0, 4096.0, {}},
         {"rope_style", ParamType::string, "model", "RoPE pairing", {}, {}, {"model", "neox", "interleaved"}},
-        {"calibration_tokens", ParamType::integer, 0, "tokens of the calibration set (0: = tokens)", 0.0, {}, {}},
-        {"queries", ParamType::integer, 8, "sampled queries per layer and head for attention fidelity", 0.0, {}, {}},
+        {"calibration_tokens", ParamType::integer, 0, "tokens of the calibration set (0: = tokens)", 0.0, 1048576.0, {}},
+        {"queries", ParamType::integer, 8, "sampled queries per layer and head for attention fidelity", 0.0, 65536.0, {}},
         {"generator", ParamType::string, "structured", "cache generator (lrbench list workloads)", {}, {},
          {"gaussian", "structured"}},
-        {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, {}, {}},
+        {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, kMaxExactInteger, {}},
     };
   }
 
@@ -102,6 +102,22 @@ class KvCompressionFamily final : public TaskFamily {
                             fmt::format("RoPE needs an even number of rotary dims <= head_dim (rotary {}, head_dim {})",
                                         s.rope.rotary_dims, s.head_dim));
     return std::nullopt;
+  }
+
+  MemoryEstimate estimate_memory(const Point& point) const override {
+    const KvShape s = shape_of(point.params());
+    const double per_token = static_cast<double>(s.layers) * s.heads * s.head_dim;  // elements per token
+    const double cache = 2.0 * 2.0 * per_token * s.tokens;                          // fp16 keys + values
+    const double problem = cache + 2.0 * 2.0 * per_token * s.calib_tokens + 2.0 * per_token * s.queries;
+    MemoryEstimate e;
+    // Host: the problem, the restored cache, the blob (<= the cache), the fp32 copies the check compares
+    // and the fp16 copies attention fidelity reads.
+    e.host_bytes = problem + cache * (1 + 1 + 2 + 1);
+    // Device: cache in and out and a blob, for two prepared copies.
+    e.device_bytes = 2 * 3 * cache;
+    e.arithmetic = fmt::format("a {:.3g} GiB fp16 cache ({} layers x {} tokens x {} heads x {}); host ~6x, device 6x",
+                               cache / (1 << 30), s.layers, s.tokens, s.heads, s.head_dim);
+    return e;
   }
 
   std::shared_ptr<const Problem> make_problem(const Point& point) const override {

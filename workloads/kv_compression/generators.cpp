@@ -81,11 +81,11 @@ void structured(const KvGenRequest& q, int layer, double* out) {
       {"kv_compression", "structured",
        "per-layer low rank with a decaying spectrum, channel bias, outlier channels, cross-layer correlation; RoPE "
        "on keys",
-       {{"latent_rank", ParamType::integer, 16, "rank of each layer's token subspace", 1.0, {}, {}},
+       {{"latent_rank", ParamType::integer, 16, "rank of each layer's token subspace", 1.0, 4096.0, {}},
         {"decay", ParamType::number, 1.0, "latent spectrum falls as (i+1)^-decay", 0.0, 8.0, {}},
         {"noise", ParamType::number, 0.05, "i.i.d. noise added to every element", 0.0, {}, {}},
         {"bias", ParamType::number, 0.5, "std of each channel's constant offset", 0.0, {}, {}},
-        {"outlier_channels", ParamType::integer, 2, "channels per layer scaled by outlier_scale", 0.0, {}, {}},
+        {"outlier_channels", ParamType::integer, 2, "channels per layer scaled by outlier_scale", 0.0, 4096.0, {}},
         {"outlier_scale", ParamType::number, 8.0, "scale of outlier channels", 0.0, {}, {}},
         {"layer_correlation", ParamType::number, 0.5, "weight of the basis shared across layers", 0.0, 1.0, {}}},
        KvGenerator(structured)});

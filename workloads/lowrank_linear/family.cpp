@@ -34,15 +34,15 @@ class LowrankLinearFamily final : public TaskFamily {
     return {
         {"model", ParamType::string, "tiny", "model shape (lrbench list models)", {}, {}, Registry::instance().model_ids()},
         {"projection", ParamType::string, "q", "which projection's shape", {}, {},
-         {"q", "k", "v", "o", "gate", "up", "down"}},
-        {"d_in", ParamType::integer, 0, "override d_in (0: the projection's)", 0.0, {}, {}},
-        {"d_out", ParamType::integer, 0, "override d_out (0: the projection's)", 0.0, {}, {}},
-        {"tokens", ParamType::integer, 16, "rows of X", 1.0, {}, {}},
-        {"rank", ParamType::integer, 8, "kept rank r (ignored when energy > 0)", 1.0, {}, {}},
+         {"q", "k", "v", "o", "gate", "up", "down", "qkv"}},
+        {"d_in", ParamType::integer, 0, "override d_in (0: the projection's)", 0.0, 131072.0, {}},
+        {"d_out", ParamType::integer, 0, "override d_out (0: the projection's)", 0.0, 131072.0, {}},
+        {"tokens", ParamType::integer, 16, "rows of X", 1.0, 1048576.0, {}},
+        {"rank", ParamType::integer, 8, "kept rank r (ignored when energy > 0)", 1.0, 131072.0, {}},
         {"energy", ParamType::number, 0.0, "keep the smallest rank with this fraction of sum s^2 (0: use rank)", 0.0,
          1.0, {}},
         {"generator", ParamType::string, "spectral", "weight generator (lrbench list workloads)", {}, {}, {"spectral"}},
-        {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, {}, {}},
+        {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, kMaxExactInteger, {}},
     };
   }
 
@@ -53,6 +53,21 @@ class LowrankLinearFamily final : public TaskFamily {
       return std::make_pair(std::string("rank"),
                             fmt::format("rank {} exceeds min(d_in, d_out) = {}", p.integer("rank"), std::min(din, dout)));
     return std::nullopt;
+  }
+
+  MemoryEstimate estimate_memory(const Point& point) const override {
+    const Params p = point.params();
+    const auto [din, dout] = dims(p);
+    const double w = static_cast<double>(din) * dout, io = static_cast<double>(p.integer("tokens")) * (din + dout);
+    const double factors = static_cast<double>(std::min<long long>(p.integer("rank"), std::min(din, dout))) * (din + dout);
+    MemoryEstimate e;
+    // Host: W generated and referenced in FP64 (two 8-byte copies), a CPU path's fp32 copy, the fp16
+    // problem; X, Y and the references in FP64; the factors.
+    e.host_bytes = w * (8 + 8 + 4 + 2) + io * (2 + 8 + 8) + factors * (2 + 4);
+    e.device_bytes = 2 * 2 * (w + io + factors);  // two prepared copies, fp16
+    e.arithmetic = fmt::format("a {} x {} weight ({:.3g} GiB fp16), {} tokens; host 22 bytes per weight element, device "
+                               "4", dout, din, 2 * w / (1 << 30), p.integer("tokens"));
+    return e;
   }
 
   std::shared_ptr<const Problem> make_problem(const Point& point) const override {
