@@ -425,6 +425,34 @@ void validate_points(Validator& v, const std::string& prefix, const TaskFamily& 
   }
 }
 
+// A claim's point keys must be parameters of the block's family (or of its generators), and its params
+// parameters of the claimed method: a key that matches nothing would only say "no data" after the run.
+void validate_claim_keys(Validator& v, const Json& claims, const std::string& prefix, const TaskFamily& family) {
+  if (!claims.is_array()) return;
+  std::set<std::string> point_keys;
+  for (const auto& s : family.params()) point_keys.insert(s.name);
+  for (const auto* w : Registry::instance().workloads(family.id()))
+    for (const auto& s : w->params) point_keys.insert(s.name);
+  for (std::size_t i = 0; i < claims.size(); ++i) {
+    const Json& c = claims[i];
+    if (!c.is_object()) continue;
+    const std::string path = fmt::format("{}/claims/{}", prefix, i);
+    if (c.contains("point") && c["point"].is_object())
+      for (auto it = c["point"].begin(); it != c["point"].end(); ++it)
+        if (!point_keys.count(it.key()))
+          v.error(path + "/point/" + it.key(), fmt::format("not a parameter of task {}: this claim would match no record",
+                                                           family.id()));
+    if (!c.contains("params") || !c["params"].is_object() || !c.contains("method") || !c["method"].is_string()) continue;
+    const std::string m = c["method"].get<std::string>();
+    const MethodInfo* info = Registry::instance().method(m.substr(0, m.find('[')));
+    if (!info) continue;
+    for (auto it = c["params"].begin(); it != c["params"].end(); ++it)
+      if (!find_param(info->params, it.key()))
+        v.error(path + "/params/" + it.key(), fmt::format("not a parameter of method {}: this claim would match no record",
+                                                          info->id));
+  }
+}
+
 void validate_block(Validator& v, const Json& doc, const std::string& prefix, RunBlock& block) {
   block.path = prefix;
   const TaskFamily* family = validate_task(v, doc, prefix, block);
@@ -435,6 +463,7 @@ void validate_block(Validator& v, const Json& doc, const std::string& prefix, Ru
   if (doc.contains("claims")) {
     block.claims = doc["claims"];
     validate_claims(v, doc["claims"], prefix, block.methods);
+    if (family) validate_claim_keys(v, doc["claims"], prefix, *family);
   }
   if (family && v.errors.empty()) validate_points(v, prefix, *family, block);
 }

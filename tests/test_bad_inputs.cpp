@@ -58,6 +58,14 @@ std::vector<BadInput> configs() {
       {"number_beyond_a_double", with("\"layers\": 1", "\"layers\": 1, \"alpha\": 1e400"), "outside the range of a double"},
       {"name_dot", with("\"name\": \"v\"", "\"name\": \".\""), "names a folder"},
       {"name_dot_dot", with("\"name\": \"v\"", "\"name\": \"..\""), "names a folder"},
+      {"claim_point_key_matching_nothing",
+       with("\"measure\":", "\"claims\": [{\"metric\": \"time.median\", \"method\": \"sequential_lora\", \"value\": 1, "
+                            "\"source\": \"x\", \"point\": {\"Kay\": 2}}], \"measure\":"),
+       "/claims/0/point/Kay: not a parameter of task adapter_projection"},
+      {"claim_params_matching_nothing",
+       with("\"measure\":", "\"claims\": [{\"metric\": \"time.median\", \"method\": \"sequential_lora\", \"value\": 1, "
+                            "\"source\": \"x\", \"params\": {\"layout\": \"u8x2\"}}], \"measure\":"),
+       "/claims/0/params/layout: not a parameter of method sequential_lora"},
   };
 }
 

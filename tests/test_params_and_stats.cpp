@@ -56,6 +56,9 @@ TEST(Stats, EvenCountInterpolates) {
 }
 
 TEST(HostMemory, CountsAllocationsAndPeak) {
+#if !LRBENCH_COUNTS_HOST_ALLOCATIONS
+  GTEST_SKIP() << "built with LRBENCH_COUNT_HOST_ALLOCATIONS=OFF (sanitizer builds: ASan owns malloc)";
+#endif
   ASSERT_TRUE(host_memory::counting()) << "the test binary links the allocation counter";
   host_memory::reset_peak();
   const auto before = host_memory::current_bytes();
