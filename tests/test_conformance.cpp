@@ -37,7 +37,9 @@ TEST(CpuConformance, CoversEveryListedMethodWithACpuPath) {
   std::set<std::string> covered;
   for (const auto& c : conformance_cases(Backend::cpu)) covered.insert(c.method);
   for (const MethodInfo* m : Registry::instance().methods("", false))
-    if (m->supports_backend(Backend::cpu)) EXPECT_TRUE(covered.count(m->id)) << m->id;
+    if (m->supports_backend(Backend::cpu)) {
+      EXPECT_TRUE(covered.count(m->id)) << m->id;
+    }
   EXPECT_GE(covered.size(), 9u) << "every family's methods";
 }
 
@@ -57,11 +59,11 @@ TEST(RegistryLinking, AnImplementationNeedsADeclarationAndAReferenceMustExist) {
     EXPECT_THROW(r.methods(), std::logic_error) << "unknown family and reference";
   }
   // The global registry: every CUDA-only method names a reference of its own family.
-  for (const MethodInfo* m : Registry::instance().methods())
-    if (!m->supports_backend(Backend::cpu) && !m->backends().empty()) {
-      EXPECT_FALSE(m->traits.reference.empty()) << m->id;
-      EXPECT_EQ(Registry::instance().method(m->traits.reference)->family, m->family) << m->id;
-    }
+  for (const MethodInfo* m : Registry::instance().methods()) {
+    if (m->supports_backend(Backend::cpu) || m->backends().empty()) continue;
+    EXPECT_FALSE(m->traits.reference.empty()) << m->id;
+    EXPECT_EQ(Registry::instance().method(m->traits.reference)->family, m->family) << m->id;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Registry, CpuConformance, ::testing::ValuesIn(conformance_cases(Backend::cpu)),

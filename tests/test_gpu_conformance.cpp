@@ -39,8 +39,9 @@ TEST_P(GpuConformance, MatchesTheReferenceAndTheCpuPath) {
     auto& mg = dynamic_cast<KvCompressionMethod&>(*gpu.method);
     auto& mc = dynamic_cast<KvCompressionMethod&>(*cpu.method);
     EXPECT_EQ(mg.sizes().blob_bytes, mc.sizes().blob_bytes);
-    if (info.traits.deterministic_blob)
+    if (info.traits.deterministic_blob) {
       EXPECT_EQ(mg.blob_on_host(*gpu.ctx), mc.blob_on_host(*cpu.ctx)) << "the blob is declared deterministic";
+    }
   }
 }
 
