@@ -412,8 +412,29 @@ void validate_workload_and_axes(Validator& v, const Json& doc, const std::string
   }
 }
 
+// How many points the axes expand to (zip groups count once), without expanding them.
+double point_count(const Json& axes) {
+  double n = 1;
+  for (auto it = axes.begin(); it != axes.end(); ++it) {
+    if (it.key() != "zip") {
+      n *= static_cast<double>(it.value().size());
+      continue;
+    }
+    for (const auto& group : it.value())
+      if (group.is_object() && !group.empty()) n *= static_cast<double>(group.begin()->size());
+  }
+  return n;
+}
+
+inline constexpr double kMaxPointsPerBlock = 1e6;
+
 // Combinations that the family cannot build at all (an unknown projection of the model, ...).
 void validate_points(Validator& v, const std::string& prefix, const TaskFamily& family, const RunBlock& block) {
+  // A sweep this large is a typo, not a plan, and expanding it would take the machine's memory first.
+  if (const double n = point_count(block.axes); n > kMaxPointsPerBlock) {
+    v.error(prefix + "/axes", fmt::format("expands to {:.3g} points, more than {:.0e} per block", n, kMaxPointsPerBlock));
+    return;
+  }
   for (const auto& point : expand_points(block, family)) {
     if (auto bad = family.invalid_point(point)) {
       const std::string where = block.workload.contains(bad->first) ? prefix + "/workload/" + bad->first

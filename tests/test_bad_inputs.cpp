@@ -58,6 +58,18 @@ std::vector<BadInput> configs() {
       {"number_beyond_a_double", with("\"layers\": 1", "\"layers\": 1, \"alpha\": 1e400"), "outside the range of a double"},
       {"name_dot", with("\"name\": \"v\"", "\"name\": \".\""), "names a folder"},
       {"name_dot_dot", with("\"name\": \"v\"", "\"name\": \"..\""), "names a folder"},
+      {"sweep_of_10_to_the_7_points",
+       with("\"axes\": {\"K\": [1, 2], \"rank\": [1], \"batch\": [1]}",
+            "\"axes\": {\"K\": [" + [] {
+              std::string v;
+              for (int i = 1; i <= 1000; ++i) v += (i > 1 ? "," : "") + std::to_string(i);
+              return v;
+            }() + "], \"batch\": [" + [] {
+              std::string v;
+              for (int i = 1; i <= 1000; ++i) v += (i > 1 ? "," : "") + std::to_string(i);
+              return v;
+            }() + "], \"zip\": [{\"rank\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], \"alpha\": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]}]}"),
+       "expands to 1e+07 points"},
       {"claim_point_key_matching_nothing",
        with("\"measure\":", "\"claims\": [{\"metric\": \"time.median\", \"method\": \"sequential_lora\", \"value\": 1, "
                             "\"source\": \"x\", \"point\": {\"Kay\": 2}}], \"measure\":"),
