@@ -98,6 +98,10 @@ TEST(PeftLayouts, LoraOnlyWithMessagesThatNameTheFileAndField) {
             std::string::npos);
   EXPECT_NE(err(config_json(2, 4, R"(, "r": 3)")).find("duplicate key \"r\""), std::string::npos);
   EXPECT_NE(err(config_json(2, 4)).find("(no error)"), std::string::npos);
+  // Found by fuzz_peft_config: a null or non-boolean use_dora threw nlohmann's own type_error.
+  EXPECT_NE(err(config_json(2, 4, R"(, "use_dora": null)")).find("(no error)"), std::string::npos);
+  EXPECT_NE(err(config_json(2, 4, R"(, "use_dora": "no")")).find("\"use_dora\" must be true or false"),
+            std::string::npos);
   // target_modules as PEFT allows: a regex on the full module name, or "all-linear".
   const PeftConfig regex = parse_peft_config(R"({"r": 2, "lora_alpha": 4, "target_modules": ".*\\.(q|v)_proj"})", "x");
   EXPECT_TRUE(regex.targets("model.layers.3.self_attn.q_proj"));

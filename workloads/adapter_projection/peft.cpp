@@ -40,7 +40,13 @@ PeftConfig parse_peft_config(const std::string& text, const std::string& file) {
   if (!j.is_object()) throw fail("must be a JSON object (a PEFT adapter config)");
   if (j.contains("peft_type") && j["peft_type"] != "LORA")
     throw fail(fmt::format("peft_type {} is not LORA: only LoRA adapters are supported", j["peft_type"].dump()));
-  if (j.value("use_dora", false) == true) throw fail("use_dora is true: DoRA adapters are not supported (LoRA only)");
+  // Typed by hand: nlohmann's value<bool>() would throw its own type_error on a null or a string.
+  if (j.contains("use_dora")) {
+    const Json& dora = j["use_dora"];
+    if (!dora.is_null() && !dora.is_boolean())
+      throw fail(fmt::format("\"use_dora\" must be true or false (got {})", dora.dump()));
+    if (dora == true) throw fail("use_dora is true: DoRA adapters are not supported (LoRA only)");
+  }
   for (const char* per_module : {"rank_pattern", "alpha_pattern"})
     if (j.contains(per_module) && !(j[per_module].is_null() || (j[per_module].is_object() && j[per_module].empty())))
       throw fail(fmt::format("per-module \"{}\" is not supported (one rank and alpha per adapter)", per_module));
