@@ -66,6 +66,9 @@ PeftConfig parse_peft_config(const std::string& text, const std::string& file) {
   if (targets.is_string()) {
     c.target_regex = targets.get<std::string>();
     if (c.target_regex.empty()) throw fail("\"target_modules\" is an empty string");
+    // std::regex compiles recursively: a pathological pattern could exhaust the stack. PEFT's are short.
+    if (c.target_regex.size() > 512)
+      throw fail(fmt::format("\"target_modules\" is a {}-character regex; at most 512 are accepted", c.target_regex.size()));
     try {
       if (c.target_regex != "all-linear") std::regex check(c.target_regex);
     } catch (const std::regex_error& e) {
