@@ -19,6 +19,11 @@ CudaContext::CudaContext() : ExecContext(Backend::cuda), stream_(Stream::create(
   LRB_CUBLAS_CHECK(cublasLtCreate(&lt));
   cublaslt_ = CublasLtHandle(lt);
   lt_workspace_.allocate(kCublasWorkspace);
+  // Zeroed once: cuBLASLt's split-K reduction reads workspace words its GEMM kernels wrote through TMA,
+  // which compute-sanitizer's initcheck does not see, so an unzeroed workspace drowns real reports.
+  workspace_.zero(stream());
+  lt_workspace_.zero(stream());
+  synchronize();
 }
 
 void CudaContext::synchronize() { LRB_CUDA_CHECK(cudaStreamSynchronize(stream())); }

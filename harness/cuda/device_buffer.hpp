@@ -65,6 +65,10 @@ class DeviceBuffer {
     count_ = 0;
     guard_ = 0;
   }
+  // Zero bytes in the whole buffer (guards excluded), asynchronously.
+  void zero(cudaStream_t stream) {
+    if (data_) LRB_CUDA_CHECK(cudaMemsetAsync(data_, 0, bytes(), stream));
+  }
   void upload(const T* host, std::size_t count, cudaStream_t stream) {
     if (count != count_) allocate(count);
     LRB_CUDA_CHECK(cudaMemcpyAsync(data_, host, count * sizeof(T), cudaMemcpyHostToDevice, stream));

@@ -55,6 +55,7 @@ class DenseMergeCuda final : public CudaAdapterMethod {
       x_.push_back(upload_half(pp.X, ctx_->stream()));
       xs_.emplace_back(static_cast<std::size_t>(p_->batch) * pp.d_in);
       ys_.emplace_back(static_cast<std::size_t>(p_->batch) * pp.d_out);
+      zero_workspaces({&xs_.back(), &ys_.back()}, ctx_->stream());
       DeviceBuffer<__half> w;
       if (p_->with_base) w = upload_half(pp.W, ctx_->stream());
       std::vector<DeviceBuffer<__half>> per;
@@ -81,19 +82,21 @@ class DenseMergeCuda final : public CudaAdapterMethod {
       merged_.push_back(std::move(per));
     }
     merge_ms_ = merge_ms;
+    // Tune each group's GEMM on the gathered tokens it will read (initcheck: not on an empty workspace).
     for (std::size_t i = 0; i < p_->projections.size(); ++i) {
       const auto& pp = p_->projections[i];
+      gather(i);
       for (std::size_t g = 0; g < layout.segments(); ++g)
-        plan_gemm_tn(*ctx_, pp.d_out, layout.segment_size(g), pp.d_in, merged_[i][g].data(), pp.d_in, xs_[i].data(), pp.d_in,
-                     0.0f, ys_[i].data(), pp.d_out);
+        plan_gemm_tn(*ctx_, pp.d_out, layout.segment_size(g), pp.d_in, merged_[i][g].data(), pp.d_in,
+                     xs_[i].data() + static_cast<std::size_t>(layout.segment_offset[g]) * pp.d_in, pp.d_in, 0.0f,
+                     ys_[i].data() + static_cast<std::size_t>(layout.segment_offset[g]) * pp.d_out, pp.d_out);
     }
   }
 
   void run(ExecContext&) override {
     for (std::size_t i = 0; i < p_->projections.size(); ++i) {
       const auto& pp = p_->projections[i];
-      kernels::launch_gather_rows(x_[i].data(), batch_.order.data(), p_->batch, pp.d_in, xs_[i].data(), ctx_->stream());
-      LRB_CUDA_CHECK_LAUNCH();
+      gather(i);
       const AdapterBatch& b = p_->layout;
       for (std::size_t g = 0; g < b.segments(); ++g) {
         const int o = b.segment_offset[g], c = b.segment_size(g);
@@ -119,6 +122,12 @@ class DenseMergeCuda final : public CudaAdapterMethod {
   }
 
  private:
+  // xs_[i] = the rows of X in group order.
+  void gather(std::size_t i) {
+    kernels::launch_gather_rows(x_[i].data(), batch_.order.data(), p_->batch, p_->projections[i].d_in, xs_[i].data(),
+                                ctx_->stream());
+    LRB_CUDA_CHECK_LAUNCH();
+  }
   DeviceAdapterBatch batch_;
   std::vector<std::vector<DeviceBuffer<__half>>> merged_;
   std::vector<DeviceBuffer<__half>> x_, xs_, ys_;

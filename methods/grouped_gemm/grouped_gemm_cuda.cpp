@@ -15,10 +15,8 @@ class GroupedGemmCuda final : public CudaAdapterMethod {
     state_.load(*p_, *ctx_);
     std::vector<GemmProblem> shrinks, expands;
     for (std::size_t i = 0; i < p_->projections.size(); ++i) {
-      const auto& pp = p_->projections[i];
       if (p_->with_base)  // the base GEMMs are independent of the shrinks: one grouped call for both
-        shrinks.push_back({pp.d_out, p_->batch, pp.d_in, state_.proj[i].W.data(), pp.d_in, state_.proj[i].Xs.data(),
-                           pp.d_in, state_.proj[i].Ys.data(), pp.d_out, 1.0f, 0.0f});
+        shrinks.push_back(state_.base_gemm(*p_, i));
       for (std::size_t g = 0; g < p_->layout.segments(); ++g) {
         const auto [s, e] = state_.lora_gemms(*p_, i, g);
         shrinks.push_back(s);

@@ -13,6 +13,7 @@ class SequentialLoraCuda final : public CudaAdapterMethod {
   void prepare(const Problem& problem, ExecContext& ctx) override {
     bind(problem, ctx);
     state_.load(*p_, *ctx_);
+    state_.tune_sequential_gemms(*p_, *ctx_);
   }
   void run(ExecContext&) override {
     for (std::size_t i = 0; i < p_->projections.size(); ++i) {

@@ -78,6 +78,20 @@ class CudaAdapterMethod : public AdapterProjectionMethod {
 
 namespace lrb::cuda {
 
+// Workspaces are zeroed once when allocated (untimed). The GEMMs write every element before it is read
+// (the conformance tests prove it), but compute-sanitizer's initcheck does not see the TMA stores of
+// cuBLAS's Hopper kernels (nvjet_*_bz_*) and would report every later read of their output as uninitialized.
+inline void zero_workspaces(std::initializer_list<DeviceBuffer<__half>*> buffers, cudaStream_t stream) {
+  for (auto* b : buffers) b->zero(stream);
+}
+
+inline void run_gemm(CudaContext& ctx, const GemmProblem& g) {
+  tuned_gemm_tn(ctx, g.m, g.n, g.k, g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
+}
+inline void plan_gemm(CudaContext& ctx, const GemmProblem& g) {
+  plan_gemm_tn(ctx, g.m, g.n, g.k, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
+}
+
 // Device state of the unmerged LoRA paths (sequential_lora, grouped_gemm): base weights, all K adapters'
 // factors resident, activations, and per-projection workspaces for tokens sorted by adapter.
 struct LoraDeviceState {
@@ -98,21 +112,29 @@ struct LoraDeviceState {
       d.Xs.allocate(static_cast<std::size_t>(p.batch) * pp.d_in);
       d.Ys.allocate(static_cast<std::size_t>(p.batch) * pp.d_out);
       d.T.allocate(static_cast<std::size_t>(p.batch) * p.rank);
+      zero_workspaces({&d.Xs, &d.Ys, &d.T}, ctx.stream());
       for (const auto& f : pp.adapters) {
         d.A.push_back(upload_half(f.A, ctx.stream()));
         d.B.push_back(upload_half(f.B, ctx.stream()));
       }
       proj.push_back(std::move(d));
     }
-    // Tune every GEMM shape of the pass on these buffers (base, and each group's shrink and expand).
+  }
+  // Tunes every cuBLASLt GEMM of the sequential pass (base, each group's shrink and expand) on the run's own
+  // data: each GEMM is tuned only after the GEMMs it reads from have run once, so no candidate algorithm is
+  // timed on uninitialized memory (compute-sanitizer initcheck found the first version doing that).
+  void tune_sequential_gemms(const AdapterProblem& p, CudaContext& ctx) {
     for (std::size_t i = 0; i < proj.size(); ++i) {
-      const auto& pp = p.projections[i];
-      if (p.with_base)
-        plan_gemm_tn(ctx, pp.d_out, p.batch, pp.d_in, proj[i].W.data(), pp.d_in, proj[i].Xs.data(), pp.d_in, 0.0f,
-                     proj[i].Ys.data(), pp.d_out);
+      gather(p, ctx, i);
+      if (p.with_base) {
+        plan_gemm(ctx, base_gemm(p, i));
+        run_gemm(ctx, base_gemm(p, i));  // Ys = the base output, which the expands accumulate onto
+      }
       for (std::size_t g = 0; g < batch.segments(); ++g) {
         const auto [shrink, expand] = lora_gemms(p, i, g);
-        for (const GemmProblem& q : {shrink, expand}) plan_gemm_tn(ctx, q.m, q.n, q.k, q.A, q.lda, q.B, q.ldb, q.beta, q.C, q.ldc);
+        plan_gemm(ctx, shrink);
+        run_gemm(ctx, shrink);  // T_g, which the expand reads
+        plan_gemm(ctx, expand);
       }
     }
   }
@@ -124,11 +146,14 @@ struct LoraDeviceState {
   }
   // Xs = X rows in group order; Ys = Xs W^T (or nothing in adapter-only mode).
   void gather_and_base(const AdapterProblem& p, CudaContext& ctx, std::size_t i) {
-    const auto& pp = p.projections[i];
     gather(p, ctx, i);
-    if (p.with_base)
-      tuned_gemm_tn(ctx, pp.d_out, p.batch, pp.d_in, 1.0f, proj[i].W.data(), pp.d_in, proj[i].Xs.data(), pp.d_in, 0.0f,
-                    proj[i].Ys.data(), pp.d_out);
+    if (p.with_base) run_gemm(ctx, base_gemm(p, i));
+  }
+  // The base GEMM of projection i: Ys = Xs W^T.
+  GemmProblem base_gemm(const AdapterProblem& p, std::size_t i) {
+    const auto& pp = p.projections[i];
+    return {pp.d_out, p.batch, pp.d_in, proj[i].W.data(), pp.d_in, proj[i].Xs.data(), pp.d_in, proj[i].Ys.data(),
+            pp.d_out, 1.0f, 0.0f};
   }
   void scatter(const AdapterProblem& p, CudaContext& ctx, std::size_t i, __half* y) {
     kernels::launch_scatter_rows(proj[i].Ys.data(), batch.order.data(), p.batch, p.projections[i].d_out, y,
@@ -159,8 +184,5 @@ struct LoraDeviceState {
   }
 };
 
-inline void run_gemm(CudaContext& ctx, const GemmProblem& g) {
-  tuned_gemm_tn(ctx, g.m, g.n, g.k, g.alpha, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
-}
 
 }  // namespace lrb::cuda
