@@ -30,7 +30,7 @@ bool subset_of(const Json& want, const Json& have) {
 }
 
 bool is_method(const Json& record, const std::string& method, const Json& params) {
-  const bool named = record.value("method", "") == method || record.value("method_label", "") == method;
+  const bool named = field_text(record, "method", "") == method || field_text(record, "method_label", "") == method;
   return named && subset_of(params, record.value("params", Json::object()));
 }
 
@@ -68,16 +68,15 @@ std::vector<ClaimRow> evaluate_claims(const Config& config, const std::vector<Js
       const Json baseline = claim.value("baseline", Json(nullptr));
       std::size_t matched = 0;
       for (const auto& r : records) {
-        if (r.value("block", "") != block.name || !is_method(r, method, params) ||
+        if (field_text(r, "block", "") != block.name || !is_method(r, method, params) ||
             !subset_of(point, r.value("point", Json::object())))
           continue;
         ++matched;
-        ClaimRow row{block.name, claim, r.value("method_label", ""), r.value("point_id", ""), nullptr, "no data", ""};
-        if (r.value("status", "") != "ok") {
-          const std::string why = r["reason"].is_string()  ? r["reason"].get<std::string>()
-                                  : r["error"].is_string() ? r["error"].get<std::string>()
-                                                           : "";
-          row.detail = fmt::format("record {}: {}", r.value("status", "?"), why);
+        ClaimRow row{block.name, claim, field_text(r, "method_label", ""), field_text(r, "point_id", ""), nullptr,
+                     "no data", ""};
+        if (field_text(r, "status", "") != "ok") {
+          const std::string why = field_text(r, "reason", field_text(r, "error", ""));
+          row.detail = fmt::format("record {}: {}", field_text(r, "status", "?"), why);
           rows.push_back(row);
           continue;
         }
@@ -95,10 +94,10 @@ std::vector<ClaimRow> evaluate_claims(const Config& config, const std::vector<Js
           const Json* b_value = nullptr;
           std::string b_label;
           for (const auto& b : records)
-            if (b.value("block", "") == b_block && is_method(b, b_method, b_params) && b.value("status", "") == "ok" &&
-                b.value("point", Json::object()) == r.value("point", Json::object())) {
+            if (field_text(b, "block", "") == b_block && is_method(b, b_method, b_params) &&
+                field_text(b, "status", "") == "ok" && b.value("point", Json::object()) == r.value("point", Json::object())) {
               b_value = at_dotted(b, metric);
-              b_label = b.value("method_label", "");
+              b_label = field_text(b, "method_label", "");
               break;
             }
           if (!b_value || !b_value->is_number() || m == 0) {

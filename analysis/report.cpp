@@ -67,6 +67,11 @@ std::string num(const Json* v, const char* spec = "{:.4g}") {
 
 }  // namespace
 
+std::string field_text(const Json& r, const char* key, const std::string& fallback) {
+  if (!r.is_object() || !r.contains(key) || r[key].is_null()) return fallback;
+  return cell_text(r[key]);
+}
+
 std::string md_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -112,8 +117,8 @@ std::string markdown_from_records(const std::vector<Json>& records) {
   std::string out;
   std::string current;
   for (const auto& r : records) {
-    const std::string group = fmt::format("{} / {} ({})", r.value("config_name", std::string("?")),
-                                          r.value("task", std::string("?")), r.value("backend", std::string("?")));
+    const std::string group = fmt::format("{} / {} ({})", field_text(r, "config_name", "?"), field_text(r, "task", "?"),
+                                          field_text(r, "backend", "?"));
     if (group != current) {
       current = group;
       out += fmt::format("\n### {}\n\n", group);
@@ -121,12 +126,12 @@ std::string markdown_from_records(const std::vector<Json>& records) {
              "ratio | stored bytes | note |\n";
       out += "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
     }
-    const std::string status = r.value("status", std::string("?"));
+    const std::string status = field_text(r, "status", "?");
     std::string note;
     const char* why = status == "skipped" ? "reason" : (status == "failed" ? "error" : nullptr);
     if (why && r.contains(why) && r[why].is_string()) note = r[why].get<std::string>();
     out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-                       md_escape(r.value("method_label", std::string())), md_escape(r.value("point_id", std::string())),
+                       md_escape(field_text(r, "method_label", "")), md_escape(field_text(r, "point_id", "")),
                        status, num(at_path(r, {"time", "median"})), num(at_path(r, {"time", "stdrel"}), "{:.3f}"),
                        num(at_path(r, {"time", "n"}), "{:.0f}"), num(at_path(r, {"floor", "fraction"}), "{:.3f}"),
                        num(at_path(r, {"fidelity", "rel_error"}), "{:.3e}"),

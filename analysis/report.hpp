@@ -11,6 +11,9 @@ namespace lrb {
 // Flattens nested objects into "a.b.c" columns; arrays become JSON text; raw samples are left out.
 std::vector<std::pair<std::string, Json>> flatten_record(const Json& record);
 
+// A record's top-level field as text: `fallback` where it is missing or null; a field of another type than
+// the expected string is shown as its JSON (a wrong type once stopped the report part way).
+std::string field_text(const Json& record, const char* key, const std::string& fallback);
 // Text safe inside a markdown table cell ('|' escaped, newlines as spaces).
 std::string md_escape(const std::string& s);
 

@@ -48,23 +48,36 @@ JsonlWriter::JsonlWriter(std::filesystem::path path) : path_(std::move(path)) {
     throw std::runtime_error(fmt::format("'{}': {}", path_.string(), why));
   }
   drop_partial_last_line(path_);  // under the lock: no other writer can be mid-line
-  file_ = ::fdopen(fd, "ab");
-  if (!file_) {
-    ::close(fd);
-    throw std::runtime_error(fmt::format("cannot open '{}' for writing: {}", path_.string(), os_reason()));
-  }
+  fd_ = fd;
 }
 
 JsonlWriter::~JsonlWriter() {
-  if (file_) std::fclose(file_);
+  if (fd_ >= 0) ::close(fd_);
 }
 
 void JsonlWriter::write(const Json& record) {
   const std::string line = record.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
-  if (std::fwrite(line.data(), 1, line.size(), file_) != line.size() || std::fflush(file_) != 0)
-    throw std::runtime_error(fmt::format("cannot write to '{}': {}", path_.string(), os_reason()));
-  if (::fsync(::fileno(file_)) != 0)
-    throw std::runtime_error(fmt::format("cannot write to '{}': {}", path_.string(), os_reason()));
+  // A write that fails part way (a full disk, a file size limit) is cut back to where the line began, so
+  // the file never ends in half a record, whatever happens to this process next.
+  const off_t start = ::lseek(fd_, 0, SEEK_END);
+  auto fail = [&] {
+    const std::string why = os_reason();
+    if (start >= 0 && ::ftruncate(fd_, start) != 0) {
+      // nothing more to do: the next writer's open drops a partial last line
+    }
+    throw std::runtime_error(fmt::format("cannot write to '{}': {}", path_.string(), why));
+  };
+  if (start < 0) fail();
+  for (std::size_t done = 0; done < line.size();) {
+    const ssize_t n = ::write(fd_, line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      if (n == 0) errno = EIO;
+      fail();
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd_) != 0) fail();
 }
 
 std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std::string>* warnings) {
@@ -91,9 +104,15 @@ std::string record_key(const std::string& block, const std::string& point_id, co
   return block + " | " + point_id + " | " + method_label;
 }
 
+std::string record_string(const Json& record, const char* key, const std::string& fallback) {
+  if (!record.is_object()) return fallback;
+  const auto it = record.find(key);
+  return it != record.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
+
 std::string record_key(const Json& record) {
-  return record_key(record.value("block", std::string()), record.value("point_id", std::string()),
-                    record.value("method_label", std::string()));
+  return record_key(record_string(record, "block"), record_string(record, "point_id"),
+                    record_string(record, "method_label"));
 }
 
 }  // namespace lrb

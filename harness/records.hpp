@@ -1,7 +1,6 @@
 #pragma once
 // JSONL record files: one JSON object per line, appended and flushed as each record completes, so a
 // kill loses at most the record being measured.
-#include <cstdio>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -26,11 +25,15 @@ class JsonlWriter {
 
  private:
   std::filesystem::path path_;
-  std::FILE* file_ = nullptr;
+  int fd_ = -1;  // opened for append, flock'ed for the writer's life
 };
 
 // Reads every complete JSON line; malformed lines are reported in `warnings` and skipped.
 std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std::string>* warnings = nullptr);
+
+// A record's string field, or `fallback` where it is missing or not a string (records are outside input:
+// nlohmann's value() would throw its own type_error on a wrong type).
+std::string record_string(const Json& record, const char* key, const std::string& fallback = "");
 
 // Identity of a (block, point, method variant) inside one config: what --resume matches on.
 std::string record_key(const std::string& block, const std::string& point_id, const std::string& method_label);

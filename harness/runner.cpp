@@ -95,9 +95,9 @@ std::set<std::string> recorded_keys(const Config& config, const RunSummary& summ
   std::set<std::string> done;
   std::vector<std::string> warnings;
   for (const auto& r : read_jsonl(summary.jsonl, &warnings)) {
-    if (r.value("config_hash", std::string()) != config.hash)
+    if (record_string(r, "config_hash") != config.hash)
       throw std::runtime_error(fmt::format("'{}' holds records of another config (hash {} != {}): choose another --out",
-                                           summary.jsonl.string(), r.value("config_hash", std::string("?")),
+                                           summary.jsonl.string(), record_string(r, "config_hash", "?"),
                                            config.hash));
     done.insert(record_key(r));
   }

@@ -3,6 +3,7 @@
 // `validate` and `run`: exit 2, one line naming the problem, nothing written.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
@@ -184,6 +185,66 @@ TEST(BadOutput, ASecondWriterOfOneResultsFileIsRefusedAtOnce) {
   }
   first.write(Json{{"a", 1}});
   EXPECT_EQ(read_file(path), "{\"a\":1}\n");
+}
+
+// A full disk once gave no OS reason and could leave half a record or a *.tmp report behind.
+bool every_line_complete(const std::filesystem::path& jsonl) {
+  if (!std::filesystem::exists(jsonl)) return true;
+  const std::string text = read_file(jsonl);
+  return text.empty() || text.back() == '\n';
+}
+bool any_temporary_file(const std::filesystem::path& dir) {
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
+    if (e.path().extension() == ".tmp") return true;
+  return false;
+}
+
+TEST(BadOutput, AFullDiskDuringARunGivesTheOsReasonAndNoHalfRecord) {
+  TempDir dir;
+  write_file(dir / "config.json", kValid);
+  const auto r = run_lrbench_with_file_limit(1, "run " + (dir / "config.json").string() + " --out " + (dir / "out").string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("cannot write to"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("File too large"), std::string::npos) << "the OS reason:\n" << r.output;
+  EXPECT_TRUE(every_line_complete(dir / "out" / "v.jsonl")) << read_file(dir / "out" / "v.jsonl").substr(0, 300);
+  EXPECT_FALSE(any_temporary_file(dir.path()));
+}
+
+TEST(BadOutput, AFullDiskDuringAReportLeavesNoReportAndNoTemporaryFile) {
+  TempDir dir;
+  std::string lines;
+  for (int i = 0; i < 200; ++i)
+    lines += "{\"status\": \"ok\", \"method\": \"m" + std::to_string(i) + "\", \"time\": {\"median\": 1.5}}\n";
+  write_file(dir / "r.jsonl", lines);
+  const auto r = run_lrbench_with_file_limit(2, "report " + (dir / "r.jsonl").string());
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("File too large"), std::string::npos) << "the OS reason:\n" << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir / "r.csv"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "r.md"));
+  EXPECT_FALSE(any_temporary_file(dir.path()));
+}
+
+// Fields of the wrong type once stopped the CSV part way, leaving a partial file: now every record is
+// reported (an unreadable cell is empty) or, where nothing can be formed, no file is written at all.
+TEST(BadReport, RecordsWithWrongTypesGiveACompleteReport) {
+  TempDir dir;
+  write_file(dir / "r.jsonl",
+             "{\"status\": \"ok\", \"method\": \"first\", \"time\": {\"median\": 1.0}}\n"
+             "{\"status\": 7, \"method\": [1], \"block\": {}, \"point\": \"x\", \"params\": 3, \"backend\": null, "
+             "\"time\": {\"median\": \"fast\", \"n\": []}, \"fidelity\": 3, \"note\": {\"a\": 1}}\n"
+             "{\"status\": \"ok\", \"method\": \"last\", \"time\": {\"median\": 3.0}}\n");
+  const auto r = run_lrbench("report " + (dir / "r.jsonl").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string csv = read_file(dir / "r.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 4) << csv;  // the header and all three records
+  EXPECT_NE(csv.find("last"), std::string::npos) << csv;
+  EXPECT_FALSE(any_temporary_file(dir.path()));
+  // The claims table reads the same records.
+  write_file(dir / "config.json",
+             with("\"measure\":", "\"claims\": [{\"metric\": \"time.median\", \"method\": \"sequential_lora\", "
+                                  "\"value\": 1, \"source\": \"x\"}], \"measure\":"));
+  const auto c = run_lrbench("report " + (dir / "r.jsonl").string() + " --config " + (dir / "config.json").string());
+  EXPECT_EQ(c.exit_code, 0) << c.output;
 }
 
 TEST(BadReport, ADeepRecordLineIsSkippedWithAWarningNotACrash) {

@@ -120,10 +120,10 @@ int report_command(const ReportArgs& a) {
   for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
   if (cfg)
     for (const auto& r : records)
-      if (r.value("config_hash", std::string()) != cfg->hash) {
+      if (lrb::record_string(r, "config_hash") != cfg->hash) {
         std::cerr << fmt::format("warning: {} holds records of config hash {}, --config {} has hash {}: its claims are "
                                  "judged against records another config produced\n",
-                                 in.string(), r.value("config_hash", std::string("?")), a.config, cfg->hash);
+                                 in.string(), lrb::record_string(r, "config_hash", "?"), a.config, cfg->hash);
         break;
       }
   lrb::write_reports(records, in.filename().string(), csv, md);

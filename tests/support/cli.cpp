@@ -26,6 +26,11 @@ CommandResult run_shell(const std::string& command) {
 
 CommandResult run_lrbench(const std::string& args) { return run_shell(std::string(LRBENCH_BINARY) + " " + args); }
 
+CommandResult run_lrbench_with_file_limit(int kib, const std::string& args) {
+  // popen's shell is POSIX sh, whose `ulimit -f` counts 512-byte blocks.
+  return run_shell("trap '' XFSZ; ulimit -f " + std::to_string(2 * kib) + "; " + std::string(LRBENCH_BINARY) + " " + args);
+}
+
 TempDir::TempDir() {
   std::random_device rd;
   path_ = std::filesystem::temp_directory_path() / ("lrbench-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));

@@ -12,6 +12,9 @@ struct CommandResult {
 
 // Runs `args` (already shell-quoted where needed) with the lrbench binary under test.
 CommandResult run_lrbench(const std::string& args);
+// The same under a file size limit of `kib` KiB with SIGXFSZ ignored: every write past it fails with EFBIG,
+// as writes to a full disk fail with ENOSPC (a full disk cannot be made without root).
+CommandResult run_lrbench_with_file_limit(int kib, const std::string& args);
 CommandResult run_shell(const std::string& command);
 
 // A fresh, empty folder under the system temp dir, removed when the object dies.
