@@ -28,11 +28,15 @@ double gib(double bytes) { return bytes / (1024.0 * 1024.0 * 1024.0); }
 }  // namespace
 
 std::uint64_t host_memory_limit(std::string* source) {
+  return host_memory_limit_from({"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"}, source);
+}
+
+std::uint64_t host_memory_limit_from(const std::vector<std::string>& cgroup_files, std::string* source) {
   const long pages = ::sysconf(_SC_PHYS_PAGES), size = ::sysconf(_SC_PAGE_SIZE);
   std::uint64_t limit = pages > 0 && size > 0 ? static_cast<std::uint64_t>(pages) * static_cast<std::uint64_t>(size) : 0;
   if (source) *source = "physical memory";
-  for (const char* path : {"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"})
-    if (auto cg = read_limit(path); cg && (limit == 0 || *cg < limit)) {
+  for (const auto& path : cgroup_files)
+    if (auto cg = read_limit(path.c_str()); cg && (limit == 0 || *cg < limit)) {
       limit = *cg;
       if (source) *source = fmt::format("the cgroup limit ({})", path);
     }

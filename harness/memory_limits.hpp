@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "harness/backend.hpp"
 
@@ -20,6 +21,8 @@ struct MemoryEstimate {
 // Bytes this process may hold: the smaller of physical memory and the cgroup limit (v2 memory.max or v1
 // memory.limit_in_bytes) where one is set; `source` says which.
 std::uint64_t host_memory_limit(std::string* source = nullptr);
+// The same with the cgroup files named (tests).
+std::uint64_t host_memory_limit_from(const std::vector<std::string>& cgroup_files, std::string* source = nullptr);
 // Free device memory (CUDA backend); nothing without a device.
 std::optional<std::uint64_t> device_free_bytes();
 

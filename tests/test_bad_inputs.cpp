@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
+#include "harness/memory_limits.hpp"
 #include "harness/records.hpp"
 #include "tests/support/cli.hpp"
 
@@ -160,6 +161,19 @@ TEST(BadSize, PointsThatCannotFitAreSkippedWithTheArithmetic) {
     EXPECT_NE(reason.find("GiB of host memory"), std::string::npos) << reason;
     EXPECT_NE(reason.find("more than 80% of"), std::string::npos) << reason;
   }
+}
+
+// The memory guard once used physical memory only, ignoring a container's cgroup limit.
+TEST(BadSize, TheCgroupLimitIsTheHostLimitWhereItIsSmaller) {
+  TempDir dir;
+  write_file(dir / "memory.max", "1073741824\n");
+  write_file(dir / "unlimited", "max\n");
+  std::string source;
+  EXPECT_EQ(host_memory_limit_from({(dir / "unlimited").string(), (dir / "memory.max").string()}, &source), 1ull << 30);
+  EXPECT_NE(source.find("cgroup limit"), std::string::npos) << source;
+  EXPECT_NE(source.find("memory.max"), std::string::npos) << source;
+  EXPECT_GT(host_memory_limit_from({(dir / "unlimited").string()}, &source), 0u);
+  EXPECT_EQ(source, "physical memory");
 }
 
 TEST(BadOutput, AnUnwritableOutFolderStopsTheRunBeforeAnyMeasurement) {

@@ -30,7 +30,9 @@ TEST_P(LowrankMethods, MatchFp64Reference) {
     EXPECT_EQ(f["target"], "X W_r^T");
     // The error against the full layer is the truncation's: sqrt(1 - energy kept) for white X.
     const double predicted = std::sqrt(1.0 - f["energy_kept"].get<double>());
-    if (s.tokens >= 16) EXPECT_NEAR(f["rel_error_vs_full"].get<double>(), predicted, 0.35 * predicted + 1e-3);
+    if (s.tokens >= 16) {
+      EXPECT_NEAR(f["rel_error_vs_full"].get<double>(), predicted, 0.35 * predicted + 1e-3);
+    }
   }
 }
 
