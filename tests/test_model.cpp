@@ -1,0 +1,252 @@
+// The real model in the loop: the GGUF reader (strict header checks, dequantization), the tokenizer against
+// Hugging Face `tokenizers`, and the CPU forward pass against an independent NumPy implementation on the same
+// GGUF (tests/fixtures/smollm2_reference.json, made by scripts/make_model_fixtures.py). Tests that need
+// SmolLM2's GGUF skip where scripts/setup has not installed it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "harness/json.hpp"
+#include "tests/support/cli.hpp"
+#include "workloads/model/forward.hpp"
+#include "workloads/model/gguf.hpp"
+#include "workloads/model/llama.hpp"
+#include "workloads/model/tokenizer.hpp"
+
+namespace lrb::test {
+namespace {
+
+using namespace lrb::model;
+
+// ---- A tiny GGUF writer: valid files, and the same with one field broken ----------------------------------
+struct GgufBuilder {
+  std::vector<std::uint8_t> b;
+  template <class T>
+  void put(T v) {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(&v);
+    b.insert(b.end(), p, p + sizeof(T));
+  }
+  void str(const std::string& s) {
+    put<std::uint64_t>(s.size());
+    b.insert(b.end(), s.begin(), s.end());
+  }
+};
+
+// One Q8_0 tensor "w" of 2 rows x 32 (d = 0.5, codes 0..31 and -1..-32) and one F32 "n" of 4, after one key.
+std::vector<std::uint8_t> tiny_gguf(std::uint64_t w_offset = 0, std::uint32_t w_type = 8, std::uint64_t n_offset = 96) {
+  GgufBuilder g;
+  g.put<std::uint32_t>(0x46554747);
+  g.put<std::uint32_t>(3);
+  g.put<std::uint64_t>(2);  // tensors
+  g.put<std::uint64_t>(1);  // keys
+  g.str("general.architecture");
+  g.put<std::uint32_t>(8);
+  g.str("llama");
+  g.str("w");
+  g.put<std::uint32_t>(2);
+  g.put<std::uint64_t>(32);
+  g.put<std::uint64_t>(2);
+  g.put<std::uint32_t>(w_type);
+  g.put<std::uint64_t>(w_offset);
+  g.str("n");
+  g.put<std::uint32_t>(1);
+  g.put<std::uint64_t>(4);
+  g.put<std::uint32_t>(0);
+  g.put<std::uint64_t>(n_offset);
+  while (g.b.size() % 32) g.b.push_back(0);
+  const std::size_t data = g.b.size();
+  g.b.resize(data + 112, 0);
+  for (int row = 0; row < 2; ++row) {
+    const std::uint16_t half_05 = 0x3800;
+    std::memcpy(&g.b[data + 34 * row], &half_05, 2);
+    for (int j = 0; j < 32; ++j) g.b[data + 34 * row + 2 + j] = static_cast<std::uint8_t>(row == 0 ? j : -1 - j);
+  }
+  const float n[4] = {1.5f, -2.0f, 0.25f, 8.0f};
+  std::memcpy(&g.b[data + 96], n, 16);
+  return g.b;
+}
+
+std::string error_of(std::vector<std::uint8_t> bytes) {
+  try {
+    GgufFile f("x.gguf", std::move(bytes));
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(Gguf, ReadsAndDequantizesAValidFile) {
+  GgufFile f("x.gguf", tiny_gguf());
+  EXPECT_EQ(f.string_of("general.architecture"), "llama");
+  const auto w = f.dequantize("w");
+  ASSERT_EQ(w.size(), 64u);
+  EXPECT_FLOAT_EQ(w[0], 0.0f);
+  EXPECT_FLOAT_EQ(w[31], 15.5f);
+  EXPECT_FLOAT_EQ(w[32], -0.5f);
+  EXPECT_FLOAT_EQ(w[63], -16.0f);
+  EXPECT_EQ(f.dequantize("n"), (std::vector<float>{1.5f, -2.0f, 0.25f, 8.0f}));
+  EXPECT_EQ(f.tensor("w").rows(), 2u);
+}
+
+TEST(Gguf, HeadersThatLieAreRefusedWithTheTensorOrKey) {
+  auto truncated = tiny_gguf();
+  truncated.resize(120);  // inside the second tensor info
+  EXPECT_NE(error_of(truncated).find("the file ends inside"), std::string::npos) << error_of(truncated);
+  auto magic = tiny_gguf();
+  magic[0] = 'X';
+  EXPECT_NE(error_of(magic).find("not a GGUF file"), std::string::npos);
+  auto many = tiny_gguf();
+  const std::uint64_t huge = 1ull << 40;
+  std::memcpy(&many[8], &huge, 8);
+  EXPECT_NE(error_of(many).find("tensor infos cannot fit"), std::string::npos) << error_of(many);
+  EXPECT_NE(error_of(tiny_gguf(8)).find("tensor 'w': offset 8 is not a multiple of the alignment 32"),
+            std::string::npos)
+      << error_of(tiny_gguf(8));
+  EXPECT_NE(error_of(tiny_gguf(0, 8, 64)).find("overlap"), std::string::npos) << error_of(tiny_gguf(0, 8, 64));
+  EXPECT_NE(error_of(tiny_gguf(0, 8, 4096)).find("tensor 'n': bytes [4096, 4112) lie beyond"), std::string::npos)
+      << error_of(tiny_gguf(0, 8, 4096));
+  EXPECT_NE(error_of(tiny_gguf(0, 12)).find("tensor 'w': ggml type 12"), std::string::npos);
+  // A string claiming more bytes than the file holds, before anything is allocated for it.
+  auto long_key = tiny_gguf();
+  const std::uint64_t claim = 1ull << 50;
+  std::memcpy(&long_key[24], &claim, 8);
+  EXPECT_NE(error_of(long_key).find("claims 1125899906842624 bytes"), std::string::npos) << error_of(long_key);
+}
+
+// ---- SmolLM2-135M -------------------------------------------------------------------------------------------
+const Json& reference() {
+  static const Json j = [] {
+    std::ifstream in(source_dir() / "tests/fixtures/smollm2_reference.json");
+    return Json::parse(in);
+  }();
+  return j;
+}
+
+const GgufFile* smollm2() {
+  static const std::unique_ptr<GgufFile> f = []() -> std::unique_ptr<GgufFile> {
+    const auto path = find_model_file("smollm2-135m");
+    return path ? std::make_unique<GgufFile>(*path) : nullptr;
+  }();
+  return f.get();
+}
+#define NEED_SMOLLM2()                                                                                   \
+  if (!smollm2()) GTEST_SKIP() << "SmolLM2-135M GGUF not installed (scripts/setup puts it in deps/models)"
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+TEST(Smollm2, MetadataAndDequantizationMatchGgmlsOwnReader) {
+  NEED_SMOLLM2();
+  const GgufFile& g = *smollm2();
+  EXPECT_EQ(g.integer_of("llama.block_count"), 30);
+  EXPECT_EQ(g.integer_of("llama.attention.head_count_kv"), 3);
+  EXPECT_EQ(g.tensors().size(), 272u);
+  for (const auto& [name, values] : reference()["dequantized"].items()) {
+    const auto mine = g.dequantize(name);
+    for (std::size_t i = 0; i < values.size(); ++i)
+      EXPECT_NEAR(mine[i], values[i].get<double>(), 1e-6 * std::abs(values[i].get<double>()) + 1e-9) << name << "[" << i << "]";
+  }
+}
+
+TEST(Smollm2, TokenizerMatchesHuggingFaceTokenByToken) {
+  NEED_SMOLLM2();
+  const BpeTokenizer tok(*smollm2());
+  const std::string fixture = read_text(source_dir() / "tests/fixtures/tokenizer_text.txt");
+  EXPECT_EQ(tok.encode(fixture), reference()["fixture_text_ids"].get<std::vector<int>>());
+  EXPECT_EQ(tok.decode(tok.encode(fixture)), fixture);
+  const std::string gpl = read_text("/usr/share/common-licenses/GPL-3");
+  if (gpl.empty()) GTEST_SKIP() << "no /usr/share/common-licenses/GPL-3";
+  const auto ids = tok.encode(gpl);
+  ASSERT_GE(ids.size(), 1024u);
+  EXPECT_EQ(std::vector<int>(ids.begin(), ids.begin() + 1024), reference()["gpl3_first_1024_ids"].get<std::vector<int>>());
+  EXPECT_EQ(tok.decode(ids), gpl);
+  EXPECT_THROW(tok.encode("bad \xC3\x28 utf-8"), std::runtime_error);
+}
+
+TEST(Smollm2, CpuForwardAgreesWithAnIndependentNumpyPass) {
+  NEED_SMOLLM2();
+  const auto w = std::make_shared<const LlamaWeights>(load_llama_gguf(*smollm2(), "smollm2-135m"));
+  const LlamaCpu model(w);
+  const auto all = reference()["gpl3_first_1024_ids"].get<std::vector<int>>();
+  const int n = reference()["reference_tokens"].get<int>();
+  const std::vector<int> ids(all.begin(), all.begin() + n);
+  KvCache cache = model.new_cache(n);
+  const MatrixF logits = model.forward(ids, cache);
+  const NextTokenStats s = next_token_stats(logits, std::vector<int>(ids.begin() + 1, ids.end()));
+  int agree = 0, ties = 0;
+  double max_logprob_diff = 0, max_top_logit_diff = 0;
+  for (int t = 0; t < n; ++t) {
+    const int want = reference()["reference_top1"][t].get<int>();
+    const double top = reference()["reference_top1_logit"][t].get<double>();
+    max_top_logit_diff = std::max(max_top_logit_diff, std::abs(logits.row(t).maxCoeff() - top));
+    if (s.top1[t] == want) ++agree;
+    else if (std::abs(logits(t, want) - logits(t, s.top1[t])) < 1e-3) ++ties;  // a near-tie, either is right
+    if (t + 1 < n)
+      max_logprob_diff = std::max(max_logprob_diff, std::abs(s.logprob[t] - reference()["reference_next_logprob"][t].get<double>()));
+  }
+  std::cout << fmt::format("CPU vs NumPy over {} tokens: top-1 agreement {}/{} ({} near-ties), max |top logit diff| "
+                           "{:.2e}, max |log p(next) diff| {:.2e}\n",
+                           n, agree, n, ties, max_top_logit_diff, max_logprob_diff);
+  EXPECT_EQ(agree + ties, n);
+  EXPECT_LT(max_top_logit_diff, 1e-2);
+  EXPECT_LT(max_logprob_diff, 1e-2);
+}
+
+TEST(Smollm2, DecodingTokenByTokenEqualsThePrefill) {
+  NEED_SMOLLM2();
+  const auto w = std::make_shared<const LlamaWeights>(load_llama_gguf(*smollm2(), "smollm2-135m"));
+  const LlamaCpu model(w);
+  const auto all = reference()["gpl3_first_1024_ids"].get<std::vector<int>>();
+  const std::vector<int> ids(all.begin(), all.begin() + 12);
+  KvCache a = model.new_cache(12), b = model.new_cache(12);
+  const MatrixF prefill = model.forward(ids, a);
+  const MatrixF first = model.forward(std::vector<int>(ids.begin(), ids.begin() + 8), b);
+  EXPECT_LT((first - prefill.topRows(8)).cwiseAbs().maxCoeff(), 1e-3);
+  for (int t = 8; t < 12; ++t) {
+    const MatrixF one = model.forward({ids[t]}, b);
+    EXPECT_LT((one.row(0) - prefill.row(t)).cwiseAbs().maxCoeff(), 1e-3) << "position " << t;
+  }
+  EXPECT_LT((a.k[29].topRows(12) - b.k[29].topRows(12)).cwiseAbs().maxCoeff(), 1e-4);
+}
+
+TEST(Stories260k, LoadsAndRunsWithAConsistentCache) {
+  const auto path = find_model_file("stories260k");
+  if (!path) GTEST_SKIP() << "../shared/data/stories260k not present";
+  const auto w = load_model("stories260k");
+  EXPECT_EQ(w->config.dim, 64);
+  EXPECT_EQ(w->config.layers, 5);
+  EXPECT_EQ(w->config.kv_heads, 4);
+  const LlamaCpu model(w);
+  const std::vector<int> ids = {1, 403, 407, 261, 378, 429, 266, 282};
+  KvCache a = model.new_cache(8), b = model.new_cache(8);
+  const MatrixF all = model.forward(ids, a);
+  EXPECT_TRUE(all.allFinite());
+  for (int t = 0; t < 8; ++t) {
+    const MatrixF one = model.forward({ids[t]}, b);
+    EXPECT_LT((one.row(0) - all.row(t)).cwiseAbs().maxCoeff(), 1e-4) << t;
+  }
+}
+
+TEST(Rope, RemovingUndoesApplyingInBothStyles) {
+  LlamaConfig c;
+  c.head_dim = c.rotary_dims = 8;
+  c.rope_theta = 10000;
+  for (RopeStyle style : {RopeStyle::interleaved, RopeStyle::neox}) {
+    c.rope_style = style;
+    float x[8] = {1, -2, 3, 0.5f, -1, 4, 2, -3}, y[8];
+    std::memcpy(y, x, sizeof x);
+    apply_rope(y, 1234, c);
+    EXPECT_GT(std::abs(y[0] - x[0]) + std::abs(y[1] - x[1]), 1e-3);
+    apply_rope(y, 1234, c, -1);
+    for (int i = 0; i < 8; ++i) EXPECT_NEAR(y[i], x[i], 1e-5);
+  }
+}
+
+}  // namespace
+}  // namespace lrb::test

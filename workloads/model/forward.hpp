@@ -1,0 +1,45 @@
+#pragma once
+// The model's forward pass on the CPU, fp32 (Eigen): prefill of many tokens or decode of one, over a KV
+// cache that holds every layer's keys (RoPE applied) and values. The reference the CUDA pass and every
+// model-level fidelity number are measured against.
+#include <memory>
+#include <vector>
+
+#include "harness/tensor.hpp"
+#include "workloads/model/llama.hpp"
+
+namespace lrb::model {
+
+// Keys and values of positions [0, length) of every layer: k[l], v[l] are [capacity x kv_dim], row t = the
+// token at position t (keys with RoPE applied at t, as the attention reads them).
+struct KvCache {
+  int length = 0;
+  std::vector<MatrixF> k, v;
+  int capacity() const { return k.empty() ? 0 : static_cast<int>(k.front().rows()); }
+};
+
+// RoPE on one head's vector at position `pos` (in place), with the model's theta, style and rotary dims;
+// `sign` -1 undoes it.
+void apply_rope(float* x, int pos, const LlamaConfig& c, int sign = 1);
+
+class LlamaCpu {
+ public:
+  explicit LlamaCpu(std::shared_ptr<const LlamaWeights> weights) : w_(std::move(weights)) {}
+  KvCache new_cache(int capacity) const;
+  // Runs `tokens` at positions cache.length ... cache.length + n - 1, appending them to the cache; returns the
+  // logits [n x vocab]. Errors: a token outside the vocabulary, a cache too small.
+  MatrixF forward(const std::vector<int>& tokens, KvCache& cache) const;
+  const LlamaWeights& weights() const { return *w_; }
+
+ private:
+  std::shared_ptr<const LlamaWeights> w_;
+};
+
+// Log-probabilities of each row's softmax at the given column, and the row's argmax (teacher forcing).
+struct NextTokenStats {
+  std::vector<double> logprob;  // log p(next[i] | row i)
+  std::vector<int> top1;
+};
+NextTokenStats next_token_stats(const MatrixF& logits, const std::vector<int>& next);
+
+}  // namespace lrb::model
