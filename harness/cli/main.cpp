@@ -14,6 +14,7 @@
 #include "analysis/claims.hpp"
 #include "analysis/report.hpp"
 #include "harness/cli/list_command.hpp"
+#include "harness/cli/model_command.hpp"
 #include "harness/config.hpp"
 #include "harness/records.hpp"
 #include "harness/runner.hpp"
@@ -170,6 +171,17 @@ int main(int argc, char** argv) {
                      "the config that produced RESULTS: adds its claims, claimed vs measured with a verdict each")
       ->check(CLI::ExistingFile);
 
+  lrb::ModelArgs ma;
+  auto* model = app.add_subcommand("model", "run the real model (SmolLM2-135M) on real text: CPU vs CUDA, perplexity");
+  model->add_option("MODEL", ma.model, "model id (smollm2-135m) or a .gguf path")->capture_default_str();
+  model->add_option("--text", ma.text, "UTF-8 text file")->capture_default_str();
+  model->add_option("--tokens", ma.tokens, "tokens from the text's start")->capture_default_str()->check(
+      CLI::Range(2, 1 << 16));
+  model->add_option("--backend", ma.backend, "cpu, cuda, or auto (both where a GPU is present)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  model->add_option("--out", ma.out, "write the JSON record here too");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -183,6 +195,7 @@ int main(int argc, char** argv) {
       return kExitOk;
     }
     if (*report) return report_command(rp);
+    if (*model) return lrb::model_command(ma);
     return run_command(ra);
   } catch (const std::exception& e) {
     std::cerr << "lrbench: error: " << e.what() << "\n";

@@ -35,6 +35,17 @@ class LlamaCpu {
   std::shared_ptr<const LlamaWeights> w_;
 };
 
+// The same pass on the GPU (workloads/model/forward_cuda.cpp): fp16 weights and GEMM inputs, fp32
+// activations, KV cache and accumulation (cuBLAS GEMMs with fp32 compute). Owns its device KV cache.
+class ModelRunner {
+ public:
+  virtual ~ModelRunner() = default;
+  virtual MatrixF forward(const std::vector<int>& tokens) = 0;  // appends to the cache; logits on the host
+  virtual void reset() = 0;                                     // empties the cache
+};
+// Nothing in a build without CUDA or on a machine without a GPU.
+std::unique_ptr<ModelRunner> make_cuda_runner(std::shared_ptr<const LlamaWeights> weights, int capacity);
+
 // Log-probabilities of each row's softmax at the given column, and the row's argmax (teacher forcing).
 struct NextTokenStats {
   std::vector<double> logprob;  // log p(next[i] | row i)

@@ -93,6 +93,11 @@ MatrixF LlamaCpu::forward(const std::vector<int>& tokens, KvCache& cache) const 
   return h * w.head().transpose();
 }
 
+// Replaced by the CUDA build's definition (workloads/model/forward_cuda.cpp).
+__attribute__((weak)) std::unique_ptr<ModelRunner> make_cuda_runner(std::shared_ptr<const LlamaWeights>, int) {
+  return nullptr;
+}
+
 NextTokenStats next_token_stats(const MatrixF& logits, const std::vector<int>& next) {
   NextTokenStats s;
   for (Eigen::Index t = 0; t < logits.rows(); ++t) {

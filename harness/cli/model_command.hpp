@@ -1,0 +1,18 @@
+#pragma once
+// `lrbench model`: the real model end to end on real text: tokenize, prefill on the CPU (fp32, the
+// reference) and on CUDA where there is a GPU, perplexity of each, and how the CUDA pass agrees with the CPU
+// pass token by token (top-1, logits, KL), and its decode path with its prefill. One JSON record out.
+#include <string>
+
+namespace lrb {
+
+struct ModelArgs {
+  std::string model = "smollm2-135m";
+  std::string text = "/usr/share/common-licenses/GPL-3";
+  int tokens = 1024;
+  std::string backend = "auto";  // cpu | cuda | auto (both where a GPU is present)
+  std::string out;               // JSON record (optional)
+};
+int model_command(const ModelArgs& args);
+
+}  // namespace lrb
