@@ -83,6 +83,7 @@ int model_command(const ModelArgs& a) {
                          {"kv_heads", c.kv_heads}, {"vocab", c.vocab}, {"rope_theta", c.rope_theta}}},
               {"text", {{"file", a.text}, {"bytes", text.size()}, {"tokens", a.tokens}}},
               {"git_sha", build_info::git_sha()},
+              {"git_dirty", build_info::git_dirty()},
               {"time_utc", utc_timestamp()}};
   MatrixF cpu_logits;
   if (a.backend != "cuda") {
