@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -246,6 +247,45 @@ TEST(Rope, RemovingUndoesApplyingInBothStyles) {
     apply_rope(y, 1234, c, -1);
     for (int i = 0; i < 8; ++i) EXPECT_NEAR(y[i], x[i], 1e-5);
   }
+}
+
+}  // namespace
+}  // namespace lrb::test
+
+namespace lrb::test {
+namespace {
+
+// kv_compression on the real model's cache: every record carries fidelity.model; the exact method is exact
+// at the model's output, a lossy one is not.
+TEST(Smollm2, KvCacheMethodsGetModelLevelFidelity) {
+  NEED_SMOLLM2();
+  TempDir dir;
+  write_file(dir / "c.json", R"({"name": "kvm", "task": "kv_compression", "backend": "cpu",
+    "workload": {"model": "smollm2-135m", "generator": "model", "tokens": 128, "queries": 4,
+                 "calibration_tokens": 64, "decode_tokens": 8},
+    "methods": ["identity", "int8_per_token"], "measure": {"min_samples": 2, "timeout_s": 0.05}})");
+  const auto r = run_lrbench("run " + (dir / "c.json").string() + " --out " + dir.path().string() + " -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(dir / "kvm.jsonl");
+  std::map<std::string, Json> by_method;
+  for (std::string line; std::getline(in, line);) {
+    const Json j = Json::parse(line);
+    by_method[j["method"].get<std::string>()] = j;
+  }
+  ASSERT_EQ(by_method.size(), 2u);
+  const Json& exact = by_method["identity"]["fidelity"]["model"];
+  EXPECT_LT(exact["kl"].get<double>(), 1e-6) << exact.dump();
+  EXPECT_EQ(exact["top1_agreement"].get<double>(), 1.0);
+  EXPECT_EQ(exact["ppl"].get<double>(), exact["ppl_reference"].get<double>());
+  const Json& lossy = by_method["int8_per_token"]["fidelity"]["model"];
+  EXPECT_GT(lossy["kl"].get<double>(), 1e-6) << lossy.dump();
+  EXPECT_EQ(lossy["tokens"].get<int>(), 8);
+  // A shape override is refused: the cache is the model's own.
+  write_file(dir / "bad.json", R"({"name": "b", "task": "kv_compression", "backend": "cpu",
+    "workload": {"model": "smollm2-135m", "generator": "model", "heads": 2}, "methods": ["identity"]})");
+  const auto bad = run_lrbench("validate " + (dir / "bad.json").string());
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("the model's own shape"), std::string::npos) << bad.output;
 }
 
 }  // namespace

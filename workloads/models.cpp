@@ -32,6 +32,11 @@ ModelShape llama_like(std::string id, std::string description, int hidden, int l
                          32, 128, 11008, 10000.0, "neox"));
   r.add_model(llama_like("smollm-135m", "SmolLM-135M (Llama architecture): hidden 576, 30 layers, 9 heads / 3 KV heads x 64, FFN 1536",
                          576, 30, 9, 3, 64, 1536, 10000.0, "neox"));
+  // The GGUF lrbench runs (scripts/setup): its q/k rows are in llama.cpp's order, so RoPE pairs (2i, 2i+1).
+  r.add_model(llama_like("smollm2-135m",
+                         "SmolLM2-135M-Instruct, the GGUF run by lrbench model: hidden 576, 30 layers, 9 heads / 3 KV "
+                         "heads x 64, FFN 1536, RoPE theta 100000 (pairs interleaved as in llama.cpp's layout)",
+                         576, 30, 9, 3, 64, 1536, 100000.0, "interleaved"));
   r.add_model(llama_like("stories260k", "llama2.c stories260K: dim 64, 5 layers, 8 heads / 4 KV heads x 8, FFN 172",
                          64, 5, 8, 4, 8, 172, 10000.0, "interleaved"));
   // GPT-2 small: fused q|k|v (attn.c_attn, 768 -> 2304), attn.c_proj, mlp.c_fc, mlp.c_proj; learned

@@ -13,6 +13,7 @@
 #include "workloads/kv_compression/generators.hpp"
 #include "workloads/kv_compression/method_base.hpp"
 #include "workloads/kv_compression/problem.hpp"
+#include "workloads/model/real_cache.hpp"
 
 namespace lrb {
 namespace {
@@ -85,7 +86,7 @@ class KvCompressionFamily final : public TaskFamily {
         {"calibration_tokens", ParamType::integer, 0, "tokens of the calibration set (0: = tokens)", 0.0, 1048576.0, {}},
         {"queries", ParamType::integer, 8, "sampled queries per layer and head for attention fidelity", 0.0, 65536.0, {}},
         {"generator", ParamType::string, "structured", "cache generator (lrbench list workloads)", {}, {},
-         {"gaussian", "structured"}},
+         {"gaussian", "structured", "model"}},
         {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, kMaxExactInteger, {}},
     };
   }
@@ -96,6 +97,19 @@ class KvCompressionFamily final : public TaskFamily {
     if (!model) return std::make_pair(std::string("model"), "unknown model " + p.string("model"));
     if (p.integer("layers") > model->n_layers)
       return std::make_pair(std::string("layers"), fmt::format("model {} has {} layers", model->id, model->n_layers));
+    if (p.string("generator") == "model") {
+      for (const char* own : {"layers", "heads", "head_dim", "rotary_dims"})
+        if (p.integer(own) > 0)
+          return std::make_pair(std::string(own), "the model generator's cache has the model's own shape: leave " +
+                                                      std::string(own) + " at 0");
+      if (p.number("rope_theta") > 0 || p.string("rope_style") != "model")
+        return std::make_pair(std::string(p.number("rope_theta") > 0 ? "rope_theta" : "rope_style"),
+                              "the model generator's keys carry the model's own RoPE: leave it at the model's");
+      if (p.string("model") != p.string("model_id"))
+        return std::make_pair(std::string("model"),
+                              fmt::format("the model generator runs {}: set model to it too (its shape and RoPE)",
+                                          p.string("model_id")));
+    }
     const KvShape s = shape_of(p);
     if (s.rope.rotary_dims > s.head_dim || s.rope.rotary_dims % 2 != 0)
       return std::make_pair(std::string(p.integer("rotary_dims") > 0 ? "rotary_dims" : "head_dim"),
@@ -139,6 +153,12 @@ class KvCompressionFamily final : public TaskFamily {
     req.head_dim = s.head_dim;
     req.seed = prob->seed;
     req.params = Params(gp);
+    req.cache_tokens = s.tokens;
+    req.queries = s.queries;
+    req.calib_tokens = s.calib_tokens;
+    if (prob->generator == "model")
+      prob->real = model::real_cache(req.params.string("model_id"), req.params.string("text"), s.tokens, s.queries,
+                                     static_cast<int>(req.params.integer("decode_tokens")), s.calib_tokens);
     auto make = [&](KvRole role, int tokens, bool rope, int first) {
       req.role = role;
       req.tokens = tokens;
@@ -156,7 +176,8 @@ class KvCompressionFamily final : public TaskFamily {
     const auto& p = static_cast<const KvProblem&>(problem);
     return {{"generator", p.generator},
             {"seed", p.seed},
-            {"source", "synthetic"},
+            {"source", p.real ? "the real model's cache: a prefill of real text (workloads/model/real_cache.hpp)"
+                              : "synthetic"},
             {"shape", {p.keys.layers, p.keys.tokens, p.keys.heads, p.keys.head_dim}},
             {"rope", {{"theta", p.rope.theta}, {"rotary_dims", p.rope.rotary_dims}, {"style", p.rope.style}}}};
   }
@@ -234,6 +255,11 @@ class KvCompressionFamily final : public TaskFamily {
     const bool finite = out[0].values.allFinite() && out[1].values.allFinite();
     if (p.queries.tokens > 0 && finite)
       f["attention"] = attention_fidelity(p, as_tensor(p.keys, kr), as_tensor(p.values, vr), options);
+    if (p.real && finite) {
+      std::vector<float> k0(p.keys.size()), v0(p.values.size());
+      for (std::size_t i = 0; i < k0.size(); ++i) k0[i] = float(p.keys.data[i]), v0[i] = float(p.values.data[i]);
+      f["model"] = model::model_fidelity(*p.real, k0.data(), v0.data(), kr, vr);
+    }
     if (!raw_exact) r.failure = "tokens kept raw did not come back bit-exact";
     r.error = both.rel_error();
     return r;

@@ -3,11 +3,15 @@
 // values and their calibration set share another.
 #include <cmath>
 #include <functional>
+#include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "harness/registry.hpp"
 #include "workloads/common/orthonormal.hpp"
 #include "workloads/common/rng.hpp"
 #include "workloads/kv_compression/generators.hpp"
+#include "workloads/model/real_cache.hpp"
 
 namespace lrb {
 namespace {
@@ -73,8 +77,48 @@ void structured(const KvGenRequest& q, int layer, double* out) {
   }
 }
 
+// The real model's cache: keys (before RoPE: the family applies it again, with the model's own RoPE) and
+// values of the text's first T tokens, the queries of the tokens after them, and a calibration cache of a
+// disjoint span (workloads/model/real_cache.hpp). One query head of each KV group per query, in turn.
+void model_cache(const KvGenRequest& q, int layer, double* out) {
+  const auto rc = model::real_cache(q.params.string("model_id"), q.params.string("text"), q.cache_tokens, q.queries,
+                                    static_cast<int>(q.params.integer("decode_tokens")), q.calib_tokens);
+  const model::LlamaConfig& c = rc->weights->config;
+  if (q.heads != c.kv_heads || q.head_dim != c.head_dim || layer >= c.layers)
+    throw std::invalid_argument(fmt::format("generator model: the cache of {} is {} layers x {} KV heads x {}", rc->model_id,
+                                            c.layers, c.kv_heads, c.head_dim));
+  const int W = c.kv_dim(), rep = c.heads / c.kv_heads;
+  for (int t = 0; t < q.tokens; ++t) {
+    double* x = out + static_cast<std::size_t>(t) * W;
+    if (q.role == KvRole::queries) {
+      for (int g = 0; g < c.kv_heads; ++g) {
+        const int head = g * rep + t % rep;
+        for (int d = 0; d < c.head_dim; ++d) x[g * c.head_dim + d] = rc->queries_pre_rope[layer](t, head * c.head_dim + d);
+      }
+      continue;
+    }
+    const bool calib = q.role == KvRole::calib_keys || q.role == KvRole::calib_values;
+    const bool keys = q.role == KvRole::keys || q.role == KvRole::calib_keys;
+    const model::KvCache& kv = calib ? rc->calib : rc->cache;
+    const MatrixF& m = keys ? kv.k[layer] : kv.v[layer];
+    for (int k = 0; k < W; ++k) x[k] = m(t, k);
+    if (keys) {  // undo the model's RoPE at position t (in double)
+      RopeSpec spec{c.rope_theta, c.rotary_dims, c.rope_style == model::RopeStyle::interleaved ? "interleaved" : "neox"};
+      for (int g = 0; g < c.kv_heads; ++g) apply_rope(x + g * c.head_dim, c.head_dim, t, spec, true);
+    }
+  }
+}
+
 [[maybe_unused]] const bool registered = [] {
   auto& r = Registry::instance();
+  r.add_workload({"kv_compression", "model",
+                  "the real model's KV cache: a prefill of real text (keys with RoPE, values), queries of the next "
+                  "tokens, calibration from the span after them; gives fidelity.model",
+                  {{"model_id", ParamType::string, "smollm2-135m", "the model run (lrbench list models)", {}, {}, {}},
+                   {"text", ParamType::string, "/usr/share/common-licenses/GPL-3", "UTF-8 text file", {}, {}, {}},
+                   {"decode_tokens", ParamType::integer, 32, "tokens decoded over the restored cache for fidelity.model",
+                    1.0, 4096.0, {}}},
+                  KvGenerator(model_cache)});
   r.add_workload({"kv_compression", "gaussian", "i.i.d. N(0,1) keys (before RoPE) and values: the worst case", {},
                   KvGenerator(gaussian)});
   r.add_workload(

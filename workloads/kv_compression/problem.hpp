@@ -3,11 +3,16 @@
 // Layout of every cache tensor: [layer][token][kv head][head_dim], fp16. Keys carry RoPE at their
 // positions; values do not.
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "harness/method.hpp"
 #include "harness/tensor.hpp"
+
+namespace lrb::model {
+struct RealCache;
+}
 
 namespace lrb {
 
@@ -41,6 +46,7 @@ struct KvProblem : Problem {
   KvTensor keys, values;                // the cache to compress (positions 0..T-1)
   KvTensor calib_keys, calib_values;    // a separate calibration set from the same distribution
   KvTensor queries;                     // [layer][query][kv head][head_dim], RoPE at positions T + j
+  std::shared_ptr<const model::RealCache> real;  // the real model behind the cache (generator model), or null
   std::size_t original_bytes() const { return keys.bytes() + values.bytes(); }
 };
 

@@ -22,13 +22,20 @@ struct KvCache {
 // `sign` -1 undoes it.
 void apply_rope(float* x, int pos, const LlamaConfig& c, int sign = 1);
 
+// Optional capture during a forward pass: each layer's queries (before RoPE) of positions
+// [first, first + count) of the tokens passed.
+struct ForwardTrace {
+  int first = 0, count = 0;
+  std::vector<MatrixF> queries;  // per layer [count x dim]
+};
+
 class LlamaCpu {
  public:
   explicit LlamaCpu(std::shared_ptr<const LlamaWeights> weights) : w_(std::move(weights)) {}
   KvCache new_cache(int capacity) const;
   // Runs `tokens` at positions cache.length ... cache.length + n - 1, appending them to the cache; returns the
   // logits [n x vocab]. Errors: a token outside the vocabulary, a cache too small.
-  MatrixF forward(const std::vector<int>& tokens, KvCache& cache) const;
+  MatrixF forward(const std::vector<int>& tokens, KvCache& cache, ForwardTrace* trace = nullptr) const;
   const LlamaWeights& weights() const { return *w_; }
 
  private:

@@ -42,7 +42,7 @@ KvCache LlamaCpu::new_cache(int capacity) const {
   return kv;
 }
 
-MatrixF LlamaCpu::forward(const std::vector<int>& tokens, KvCache& cache) const {
+MatrixF LlamaCpu::forward(const std::vector<int>& tokens, KvCache& cache, ForwardTrace* trace) const {
   const LlamaWeights& w = *w_;
   const LlamaConfig& c = w.config;
   const int n = static_cast<int>(tokens.size()), p0 = cache.length, hd = c.head_dim, rep = c.heads / c.kv_heads;
@@ -60,6 +60,7 @@ MatrixF LlamaCpu::forward(const std::vector<int>& tokens, KvCache& cache) const 
     const LlamaLayer& L = w.layers[l];
     rms_norm(x, L.attn_norm, c.rms_eps, h);
     q = h * L.wq.transpose();
+    if (trace && trace->count > 0) trace->queries.push_back(q.middleRows(trace->first, trace->count));
     cache.k[l].middleRows(p0, n) = h * L.wk.transpose();
     cache.v[l].middleRows(p0, n) = h * L.wv.transpose();
     for (int t = 0; t < n; ++t) {
