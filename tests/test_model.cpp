@@ -290,3 +290,34 @@ TEST(Smollm2, KvCacheMethodsGetModelLevelFidelity) {
 
 }  // namespace
 }  // namespace lrb::test
+
+namespace lrb::test {
+namespace {
+
+// lowrank_linear on a real weight: a full-rank SVD is exact at the model's output, a rank-8 one is not, and a
+// full-layer method (dense) stands for the unmodified layer.
+TEST(Smollm2, LowrankMethodsGetModelLevelFidelity) {
+  NEED_SMOLLM2();
+  TempDir dir;
+  write_file(dir / "c.json", R"({"name": "lrm", "task": "lowrank_linear", "backend": "cpu",
+    "workload": {"model": "smollm2-135m", "generator": "model", "projection": "o", "layer": 2, "tokens": 16,
+                 "eval_tokens": 32},
+    "axes": {"rank": [8, 576]}, "methods": ["two_gemm", "dense"], "measure": {"min_samples": 2, "timeout_s": 0.05}})");
+  const auto r = run_lrbench("run " + (dir / "c.json").string() + " --out " + dir.path().string() + " -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(dir / "lrm.jsonl");
+  std::map<std::string, Json> got;
+  for (std::string line; std::getline(in, line);) {
+    const Json j = Json::parse(line);
+    got[j["method"].get<std::string>() + "/" + j["point_id"].get<std::string>()] = j["fidelity"]["model"];
+  }
+  ASSERT_EQ(got.size(), 4u);
+  const Json& full = got["two_gemm/rank=576"];
+  EXPECT_LT(full["kl"].get<double>(), 1e-6) << full.dump();
+  EXPECT_EQ(full["top1_agreement"].get<double>(), 1.0);
+  EXPECT_GT(got["two_gemm/rank=8"]["kl"].get<double>(), 1e-4) << got["two_gemm/rank=8"].dump();
+  EXPECT_LT(got["dense/rank=8"]["kl"].get<double>(), 1e-6) << got["dense/rank=8"].dump();
+}
+
+}  // namespace
+}  // namespace lrb::test

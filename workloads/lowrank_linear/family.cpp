@@ -9,6 +9,7 @@
 #include "workloads/common/rng.hpp"
 #include "workloads/lowrank_linear/generators.hpp"
 #include "workloads/lowrank_linear/method_base.hpp"
+#include "workloads/model/real_linear.hpp"
 
 namespace lrb {
 
@@ -41,7 +42,8 @@ class LowrankLinearFamily final : public TaskFamily {
         {"rank", ParamType::integer, 8, "kept rank r (ignored when energy > 0)", 1.0, 131072.0, {}},
         {"energy", ParamType::number, 0.0, "keep the smallest rank with this fraction of sum s^2 (0: use rank)", 0.0,
          1.0, {}},
-        {"generator", ParamType::string, "spectral", "weight generator (lrbench list workloads)", {}, {}, {"spectral"}},
+        {"generator", ParamType::string, "spectral", "weight generator (lrbench list workloads)", {}, {},
+         {"spectral", "model"}},
         {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, kMaxExactInteger, {}},
     };
   }
@@ -49,6 +51,19 @@ class LowrankLinearFamily final : public TaskFamily {
   std::optional<std::pair<std::string, std::string>> invalid_point(const Point& point) const override {
     const Params p = point.params();
     const auto [din, dout] = dims(p);
+    if (p.string("generator") == "model") {
+      if (p.string("model") != p.string("model_id"))
+        return std::make_pair(std::string("model"), fmt::format("the model generator runs {}: set model to it too",
+                                                                p.string("model_id")));
+      if (p.integer("d_in") > 0 || p.integer("d_out") > 0)
+        return std::make_pair(std::string(p.integer("d_in") > 0 ? "d_in" : "d_out"),
+                              "the model generator's weight has the model's own shape: leave it at 0");
+      const ModelShape* m = Registry::instance().model(p.string("model"));
+      if (p.integer("layer") >= m->n_layers)
+        return std::make_pair(std::string("layer"), fmt::format("{} has {} layers", m->id, m->n_layers));
+      if (p.string("projection") == "qkv")
+        return std::make_pair(std::string("projection"), "the model's linears are q, k, v, o, gate, up, down");
+    }
     if (p.number("energy") == 0 && p.integer("rank") > std::min(din, dout))
       return std::make_pair(std::string("rank"),
                             fmt::format("rank {} exceeds min(d_in, d_out) = {}", p.integer("rank"), std::min(din, dout)));
@@ -92,6 +107,8 @@ class LowrankLinearFamily final : public TaskFamily {
     req.seed = prob->seed;
     req.key = static_cast<std::uint64_t>(std::hash<std::string>{}(prob->projection) & 0xffff);
     req.params = Params(gp);
+    req.projection = prob->projection;
+    req.tokens = prob->tokens;
     req.rank = static_cast<int>(p.integer("rank"));
     if (p.number("energy") > 0) {
       // The spectrum is analytic; generate it once to pick the rank, then the factors at that rank.
@@ -111,6 +128,11 @@ class LowrankLinearFamily final : public TaskFamily {
       if (static_cast<int>(i) < prob->rank) kept += prob->spectrum[i] * prob->spectrum[i];
     }
     prob->energy_kept = kept / total;
+    prob->real = sw.real;
+    if (sw.X.size() > 0) {  // the real inputs
+      prob->X = std::move(sw.X);
+      return prob;
+    }
     Rng rx(stream_seed(prob->seed, {kStreamActivations, req.key}));
     prob->X.resize(prob->tokens, din);
     for (Eigen::Index i = 0; i < prob->X.size(); ++i) prob->X.data()[i] = to_half(rx.normal());
@@ -119,7 +141,8 @@ class LowrankLinearFamily final : public TaskFamily {
 
   Json workload_info(const Problem& problem) const override {
     const auto& p = static_cast<const LowrankProblem&>(problem);
-    return {{"generator", p.generator}, {"seed", p.seed},       {"source", "synthetic"},
+    return {{"generator", p.generator}, {"seed", p.seed},
+            {"source", p.real ? "a real weight and its real inputs (workloads/model/real_linear.hpp)" : "synthetic"},
             {"d_in", p.d_in},           {"d_out", p.d_out},     {"rank", p.rank},
             {"energy_kept", p.energy_kept}};
   }
@@ -164,6 +187,10 @@ class LowrankLinearFamily final : public TaskFamily {
     f["rel_error_vs_full"] = vs_full.rel_error();        // truncation + kernel
     f["rel_error_vs_truncated"] = vs_trunc.rel_error();  // kernel alone (for factor methods)
     f["energy_kept"] = p.energy_kept;
+    if (p.real) {  // the layer the method stands for: W itself for a full-layer method, else W_r = US Vt
+      const MatrixF used = to_full ? MatrixF(p.W.cast<float>()) : MatrixF(p.US.cast<float>() * p.Vt.cast<float>());
+      f["model"] = model::linear_fidelity(*p.real, used);
+    }
     r.error = target.rel_error();
     return r;
   }

@@ -5,10 +5,13 @@
 #include <cmath>
 #include <functional>
 
+#include <fmt/format.h>
+
 #include "harness/registry.hpp"
 #include "workloads/common/orthonormal.hpp"
 #include "workloads/common/rng.hpp"
 #include "workloads/lowrank_linear/generators.hpp"
+#include "workloads/model/real_linear.hpp"
 
 namespace lrb {
 namespace {
@@ -50,7 +53,43 @@ SpectralWeights spectral(const LowrankGenRequest& q) {
   return w;
 }
 
+// The real model's linear and its factors at the requested rank (workloads/model/real_linear.hpp).
+SpectralWeights model_weight(const LowrankGenRequest& q) {
+  const auto rl = model::real_linear(q.params.string("model_id"), q.params.string("text"),
+                                     static_cast<int>(q.params.integer("layer")), q.projection, q.params.string("svd"),
+                                     q.tokens, static_cast<int>(q.params.integer("calibration_tokens")),
+                                     static_cast<int>(q.params.integer("eval_tokens")));
+  const MatrixF& W = rl->weights->linear(rl->layer, rl->projection);
+  if (W.rows() != q.d_out || W.cols() != q.d_in)
+    throw std::invalid_argument(fmt::format("generator model: {} of layer {} is {} x {}, the point asks {} x {}",
+                                            q.projection, rl->layer, W.rows(), W.cols(), q.d_out, q.d_in));
+  SpectralWeights sw;
+  sw.W = W.cast<Half>();
+  MatrixD US, Vt;
+  rl->factors(q.rank, US, Vt);
+  sw.US = US.cast<float>().cast<Half>();
+  sw.Vt = Vt.cast<float>().cast<Half>();
+  sw.spectrum = rl->s;
+  sw.X = rl->X.cast<Half>();
+  sw.real = rl;
+  return sw;
+}
+
 [[maybe_unused]] const bool registered = [] {
+  Registry::instance().add_workload(
+      {"lowrank_linear", "model",
+       "a real weight of the real model (layer, projection), its real inputs from a prefill of real text; SVD plain or "
+       "activation-aware (whitened, as SVD-LLM); gives fidelity.model",
+       {{"model_id", ParamType::string, "smollm2-135m", "the model run (lrbench list models)", {}, {}, {}},
+        {"text", ParamType::string, "/usr/share/common-licenses/GPL-3", "UTF-8 text file", {}, {}, {}},
+        {"layer", ParamType::integer, 0, "which layer's linear", 0.0, 1024.0, {}},
+        {"svd", ParamType::string, "plain", "plain: SVD of W; whitened: of W S, S S^T = X_c^T X_c", {}, {},
+         {"plain", "whitened"}},
+        {"calibration_tokens", ParamType::integer, 1024,
+         "tokens of calibration activations (whitened; fewer than d_in leave X_c^T X_c rank-deficient)", 1.0, 65536.0, {}},
+        {"eval_tokens", ParamType::integer, 256, "tokens the model is evaluated on for fidelity.model", 2.0, 65536.0,
+         {}}},
+       LowrankGenerator(model_weight)});
   Registry::instance().add_workload(
       {"lowrank_linear", "spectral", "random orthogonal singular vectors, singular values (i+1)^-decay, exact truncation",
        {{"decay", ParamType::number, 0.5, "singular values fall as (i+1)^-decay", 0.0, 8.0, {}}},

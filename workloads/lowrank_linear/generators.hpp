@@ -10,6 +10,8 @@ struct LowrankGenRequest {
   int d_in = 0, d_out = 0, rank = 1;
   std::uint64_t seed = 0;
   std::uint64_t key = 0;  // distinguishes projections
+  std::string projection;
+  int tokens = 0;  // rows of X
   Params params;
 };
 using LowrankGenerator = std::function<SpectralWeights(const LowrankGenRequest&)>;

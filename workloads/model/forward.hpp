@@ -3,6 +3,7 @@
 // cache that holds every layer's keys (RoPE applied) and values. The reference the CUDA pass and every
 // model-level fidelity number are measured against.
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "harness/tensor.hpp"
@@ -24,9 +25,14 @@ void apply_rope(float* x, int pos, const LlamaConfig& c, int sign = 1);
 
 // Optional capture during a forward pass: each layer's queries (before RoPE) of positions
 // [first, first + count) of the tokens passed.
+// With linear_layer >= 0, also the inputs of that layer's linears (all positions): q/k/v read attn_in, o
+// reads o_in, gate/up read ffn_in, down reads down_in.
 struct ForwardTrace {
   int first = 0, count = 0;
   std::vector<MatrixF> queries;  // per layer [count x dim]
+  int linear_layer = -1;
+  MatrixF attn_in, o_in, ffn_in, down_in;
+  const MatrixF& input_of(const std::string& projection) const;
 };
 
 class LlamaCpu {

@@ -54,11 +54,12 @@ MatrixF LlamaCpu::forward(const std::vector<int>& tokens, KvCache& cache, Forwar
       throw std::runtime_error(fmt::format("token {} outside the vocabulary of {}", tokens[t], c.vocab));
     x.row(t) = w.token_embedding.row(tokens[t]);
   }
-  MatrixF h, q, o(n, c.dim), scores;
+  MatrixF h, h_attn, q, o(n, c.dim), scores;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (int l = 0; l < c.layers; ++l) {
     const LlamaLayer& L = w.layers[l];
     rms_norm(x, L.attn_norm, c.rms_eps, h);
+    if (trace && trace->linear_layer == l) h_attn = h;
     q = h * L.wq.transpose();
     if (trace && trace->count > 0) trace->queries.push_back(q.middleRows(trace->first, trace->count));
     cache.k[l].middleRows(p0, n) = h * L.wk.transpose();
@@ -82,16 +83,28 @@ MatrixF LlamaCpu::forward(const std::vector<int>& tokens, KvCache& cache, Forwar
       }
       o.middleCols(hh * hd, hd) = scores * cache.v[l].block(0, g * hd, total, hd);
     }
+    const bool traced = trace && trace->linear_layer == l;
+    if (traced) trace->attn_in = h_attn, trace->o_in = o;
     x += o * L.wo.transpose();
     rms_norm(x, L.ffn_norm, c.rms_eps, h);
     MatrixF gate = h * L.w_gate.transpose();
     const MatrixF up = h * L.w_up.transpose();
     gate = gate.array() / (1.0f + (-gate.array()).exp());  // silu
-    x += gate.cwiseProduct(up) * L.w_down.transpose();
+    const MatrixF act = gate.cwiseProduct(up);
+    if (traced) trace->ffn_in = h, trace->down_in = act;
+    x += act * L.w_down.transpose();
   }
   cache.length = p0 + n;
   rms_norm(x, w.output_norm, c.rms_eps, h);
   return h * w.head().transpose();
+}
+
+const MatrixF& ForwardTrace::input_of(const std::string& p) const {
+  if (p == "q" || p == "k" || p == "v") return attn_in;
+  if (p == "o") return o_in;
+  if (p == "gate" || p == "up") return ffn_in;
+  if (p == "down") return down_in;
+  throw std::runtime_error(fmt::format("'{}' is not a linear of the model (q, k, v, o, gate, up, down)", p));
 }
 
 // Replaced by the CUDA build's definition (workloads/model/forward_cuda.cpp).
