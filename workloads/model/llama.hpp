@@ -56,6 +56,8 @@ LlamaWeights load_llama2c(const std::filesystem::path& file);
 // then the source tree's deps/models and ../shared/data; nothing where it is absent.
 std::optional<std::filesystem::path> find_model_file(const std::string& id);
 // Loads a model by id or by path (.gguf or llama2.c .bin); the error says where it looked.
+// Loaded once per process and shared.
 std::shared_ptr<const LlamaWeights> load_model(const std::string& id_or_path);
+std::shared_ptr<const LlamaWeights> load_model_uncached(const std::string& id_or_path);
 
 }  // namespace lrb::model

@@ -27,10 +27,12 @@ std::vector<int> tokens_of(const LlamaWeights& w, const std::string& text_file) 
 std::shared_ptr<const RealCache> real_cache(const std::string& model_id, const std::string& text_file, int T, int Q,
                                             int N, int C) {
   static std::mutex mutex;
-  static std::map<std::string, std::weak_ptr<const RealCache>> made;
+  // Kept while the run lasts (a few entries): the points of a sweep share the prefills.
+  static std::map<std::string, std::shared_ptr<const RealCache>> made;
   const std::string key = fmt::format("{}|{}|{}|{}|{}|{}", model_id, text_file, T, Q, N, C);
   std::lock_guard<std::mutex> lock(mutex);
-  if (auto hit = made[key].lock()) return hit;
+  if (auto it = made.find(key); it != made.end()) return it->second;
+  if (made.size() >= 8) made.clear();
   auto rc = std::make_shared<RealCache>();
   rc->weights = load_model(model_id);
   rc->model_id = model_id;

@@ -64,12 +64,14 @@ std::shared_ptr<const RealLinear> real_linear(const std::string& model_id, const
                                               const std::string& projection, const std::string& svd, int tokens,
                                               int calibration_tokens, int eval_tokens) {
   static std::mutex mutex;
-  static std::map<std::string, std::weak_ptr<const RealLinear>> made;
+  // Kept while the run lasts (a few entries): the points of a sweep share the prefills.
+  static std::map<std::string, std::shared_ptr<const RealLinear>> made;
   const std::string key =
       fmt::format("{}|{}|{}|{}|{}|{}|{}|{}", model_id, text_file, layer, projection, svd, tokens, calibration_tokens,
                   eval_tokens);
   std::lock_guard<std::mutex> lock(mutex);
-  if (auto hit = made[key].lock()) return hit;
+  if (auto it = made.find(key); it != made.end()) return it->second;
+  if (made.size() >= 8) made.clear();
   if (svd != "plain" && svd != "whitened")
     throw std::invalid_argument(fmt::format("svd '{}': plain or whitened", svd));
   auto rl = std::make_shared<RealLinear>();
