@@ -321,3 +321,35 @@ TEST(Smollm2, LowrankMethodsGetModelLevelFidelity) {
 
 }  // namespace
 }  // namespace lrb::test
+
+namespace lrb::test {
+namespace {
+
+// adapter_projection on SmolLM2's real base weights with the real MedAI adapters: W is the GGUF's (in
+// fp16), the record says where the base and the adapters came from, and the methods still match FP64.
+TEST(Smollm2, RealBaseWeightsUnderRealAdapters) {
+  NEED_SMOLLM2();
+  const auto data = source_dir() / "../shared/data/smollm135m-lora-medai";
+  if (!std::filesystem::exists(data)) GTEST_SKIP() << "no ../shared/data/smollm135m-lora-medai";
+  TempDir dir;
+  write_file(dir / "c.json", R"({"name": "real", "task": "adapter_projection", "backend": "cpu",
+    "workload": {"model": "smollm-135m", "projections": ["q", "v"], "layers": 2, "K": 3, "rank": 16, "batch": 8,
+                 "generator": "peft", "peft_dir": ")" + data.string() + R"(", "base_weights": "smollm2-135m"},
+    "methods": ["sequential_lora", "s2lc"], "measure": {"min_samples": 2, "timeout_s": 0.05}})");
+  const auto r = run_lrbench("run " + (dir / "c.json").string() + " --out " + dir.path().string() + " -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(dir / "real.jsonl");
+  int n = 0;
+  for (std::string line; std::getline(in, line); ++n) {
+    const Json j = Json::parse(line);
+    EXPECT_EQ(j["status"], "ok") << j.dump().substr(0, 800);
+    EXPECT_NE(j["workload"]["base"].get<std::string>().find("the real base weights of smollm2-135m"), std::string::npos);
+    EXPECT_NE(j["workload"]["base"].get<std::string>().find("trained on SmolLM-135M-Instruct (v1)"), std::string::npos);
+  }
+  EXPECT_EQ(n, 2);
+  const auto w = load_model("smollm2-135m");
+  EXPECT_GT(w->linear(1, "v").norm(), 0.0f);
+}
+
+}  // namespace
+}  // namespace lrb::test

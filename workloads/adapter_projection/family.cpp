@@ -26,6 +26,9 @@ class AdapterProjectionFamily final : public TaskFamily {
         {"projections", ParamType::string_list, Json::array({"q", "k", "v", "o"}), "projection kinds per layer", {}, {},
          {"q", "k", "v", "o", "gate", "up", "down", "qkv"}},
         {"layers", ParamType::integer, 1, "layers (0: all of the model's)", 0.0, 1024.0, {}},
+        {"base_weights", ParamType::string, "generated",
+         "base weights W: generated, or a real model's (smollm2-135m: its GGUF, scripts/setup)", {}, {},
+         {"generated", "smollm2-135m"}},
         {"mode", ParamType::string, "base+adapter", "base+adapter, or adapter-only (the LoRA path alone)", {}, {},
          {"base+adapter", "adapter-only"}},
         {"K", ParamType::integer, 16, "adapters resident per projection", 1.0, 100000.0, {}},
@@ -54,6 +57,18 @@ class AdapterProjectionFamily final : public TaskFamily {
     if (p.integer("layers") > model->n_layers)
       return std::make_pair(std::string("layers"),
                             fmt::format("model {} has {} layers (got {})", model->id, model->n_layers, p.integer("layers")));
+    if (const std::string base = p.string("base_weights"); base != "generated") {
+      const ModelShape* real = Registry::instance().model(base);
+      if (p.integer("d_in") > 0 || p.integer("d_out") > 0)
+        return std::make_pair(std::string(p.integer("d_in") > 0 ? "d_in" : "d_out"),
+                              "real base weights have their model's own shape: leave it at 0");
+      for (const auto& name : p.string_list("projections")) {
+        const ProjectionShape *a = model->projection(name), *b = real ? real->projection(name) : nullptr;
+        if (!b || a->d_in != b->d_in || a->d_out != b->d_out || model->n_layers > real->n_layers)
+          return std::make_pair(std::string("base_weights"),
+                                fmt::format("{}'s {} is not the shape of model {}'s", base, name, model->id));
+      }
+    }
     return std::nullopt;
   }
 
@@ -113,6 +128,7 @@ class AdapterProjectionFamily final : public TaskFamily {
     s.seed = static_cast<std::uint64_t>(p.integer("seed"));
     s.d_in = static_cast<int>(p.integer("d_in"));
     s.d_out = static_cast<int>(p.integer("d_out"));
+    s.base_weights = p.string("base_weights");
     if (const WorkloadInfo* w = Registry::instance().workload(id(), s.generator))
       for (const auto& spec : w->params) s.generator_params[spec.name] = point.values.at(spec.name);
     return build_adapter_problem(s);
@@ -123,6 +139,12 @@ class AdapterProjectionFamily final : public TaskFamily {
     return {{"generator", p.generator},
             {"seed", p.seed},
             {"source", p.source},
+            {"base", p.base_source == "generated"
+                         ? Json("generated")
+                         : Json(p.base_source + (p.source.find("medai") != std::string::npos
+                                                     ? "; the MedAI adapters were trained on SmolLM-135M-Instruct "
+                                                       "(v1), of the same shapes, not on this base"
+                                                     : ""))},
             {"projections", p.projections.size()},
             {"distinct_adapters", p.layout.segments()}};
   }

@@ -9,6 +9,7 @@
 #include "harness/memory_limits.hpp"
 #include "harness/registry.hpp"
 #include "workloads/adapter_projection/problem.hpp"
+#include "workloads/model/llama.hpp"
 #include "workloads/common/last_value.hpp"
 #include "workloads/common/parallel.hpp"
 #include "workloads/common/rng.hpp"
@@ -172,6 +173,11 @@ std::shared_ptr<AdapterProblem> build_adapter_problem(const AdapterProblemSpec& 
   const Tensors t = generate_tensors(s, slots, layers, p->with_base, generate, gp, &p->adapters_key);
 
   if (gp.contains("peft_dir")) p->source = gp["peft_dir"].get<std::string>();
+  std::shared_ptr<const model::LlamaWeights> real_base;
+  if (p->with_base && s.base_weights != "generated") {
+    real_base = model::load_model(s.base_weights);
+    p->base_source = fmt::format("the real base weights of {} ({})", s.base_weights, real_base->config.source);
+  }
   p->projections.resize(slots.size());
   parallel_for(slots.size(), [&](std::size_t i) {
     ProjectionProblem& proj = p->projections[i];
@@ -180,6 +186,14 @@ std::shared_ptr<AdapterProblem> build_adapter_problem(const AdapterProblemSpec& 
     proj.d_in = slots[i].d_in;
     proj.d_out = slots[i].d_out;
     if (t.weights) proj.W = (*t.weights)[i];
+    if (real_base) {
+      const MatrixF& W = real_base->linear(slots[i].layer, slots[i].shape->name);
+      if (W.rows() != proj.d_out || W.cols() != proj.d_in)
+        throw std::invalid_argument(fmt::format("base_weights {}: {} of layer {} is {} x {}, the problem's is {} x {}",
+                                                s.base_weights, slots[i].shape->name, slots[i].layer, W.rows(), W.cols(),
+                                                proj.d_out, proj.d_in));
+      proj.W = W.cast<Half>();
+    }
     proj.X = (*t.activations)[i];
     proj.adapters = (*t.adapters)[i];
   });

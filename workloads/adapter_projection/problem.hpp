@@ -54,6 +54,7 @@ struct AdapterProblem : Problem {
 
   std::string model, mode, generator, popularity;
   std::string source = "synthetic";  // or the folder real adapters were loaded from
+  std::string base_source = "generated";  // or the real model the base weights came from
   bool with_base = true;
   int K = 1, rank = 1, batch = 1;
   double alpha = 1;
@@ -92,6 +93,9 @@ struct AdapterProblemSpec {
   std::uint64_t seed = 0;
   // Overrides the model's projection shapes when > 0 (odd-size tests).
   int d_in = 0, d_out = 0;
+  // "generated", or a real model's id (smollm2-135m): the base weights W of each (layer, projection) taken
+  // from it, rounded to fp16.
+  std::string base_weights = "generated";
 };
 std::shared_ptr<AdapterProblem> build_adapter_problem(const AdapterProblemSpec& spec);
 
