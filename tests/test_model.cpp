@@ -353,3 +353,33 @@ TEST(Smollm2, RealBaseWeightsUnderRealAdapters) {
 
 }  // namespace
 }  // namespace lrb::test
+
+namespace lrb::test {
+namespace {
+
+TEST(Llama2c, CheckpointsThatLieAreRefusedBeforeReadingWeights) {
+  auto header = [](std::vector<std::int32_t> h, std::size_t floats) {
+    std::vector<char> b(28 + 4 * floats, 0);
+    std::memcpy(b.data(), h.data(), 28);
+    return b;
+  };
+  auto error = [](const std::vector<char>& b) {
+    try {
+      (void)load_llama2c("x.bin", b);
+    } catch (const std::exception& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_NE(error(std::vector<char>(10)).find("shorter than a llama2.c header"), std::string::npos);
+  EXPECT_NE(error(header({8, 16, 1, 2, 1, 8, 4}, 10)).find("but its header needs"), std::string::npos);
+  EXPECT_NE(error(header({8, 16, 1, 2, 1, 8, 1 << 30}, 0)).find("header field 6"), std::string::npos);
+  EXPECT_NE(error(header({8, 16, 1, 3, 1, 8, 4}, 0)).find("do not fit dim"), std::string::npos);
+  // The committed seed is a valid tiny model.
+  std::ifstream in(source_dir() / "fuzz/corpus/llama2c/tiny.bin", std::ios::binary);
+  const std::vector<char> tiny((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(load_llama2c("tiny.bin", tiny).config.dim, 8);
+}
+
+}  // namespace
+}  // namespace lrb::test

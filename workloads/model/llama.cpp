@@ -114,17 +114,24 @@ LlamaWeights load_llama2c(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw std::runtime_error(fmt::format("'{}': cannot open: {}", file.string(), std::strerror(errno)));
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto fail = [&](const std::string& what) { throw std::runtime_error(fmt::format("'{}': {}", file.string(), what)); };
+  LlamaWeights w = load_llama2c(file.string(), bytes);
+  w.config.name = file.stem().string();
+  return w;
+}
+
+LlamaWeights load_llama2c(const std::string& name, const std::vector<char>& bytes) {
+  auto fail = [&](const std::string& what) { throw std::runtime_error(fmt::format("'{}': {}", name, what)); };
   if (bytes.size() < 28) fail("shorter than a llama2.c header (28 bytes)");
   std::int32_t h[7];
   std::memcpy(h, bytes.data(), 28);
   for (int i = 0; i < 7; ++i)
-    if ((i == 5 ? std::abs(static_cast<long long>(h[i])) : h[i]) <= 0 || std::abs(static_cast<long long>(h[i])) > (1 << 20))
-      fail(fmt::format("header field {} = {} (1 to 2^20 allowed)", i, h[i]));
+    // Every size bounded so that the byte count below cannot overflow (Llama-2-7B's largest is 32000).
+    if ((i == 5 ? std::abs(static_cast<long long>(h[i])) : h[i]) <= 0 || std::abs(static_cast<long long>(h[i])) > (1 << 16))
+      fail(fmt::format("header field {} = {} (1 to 2^16 allowed)", i, h[i]));
   LlamaWeights w;
   LlamaConfig& c = w.config;
-  c.name = file.stem().string();
-  c.source = file.string();
+  c.name = name;
+  c.source = name;
   c.dim = h[0], c.hidden = h[1], c.layers = h[2], c.heads = h[3], c.kv_heads = h[4];
   c.vocab = std::abs(h[5]), c.context = h[6];
   c.tied_head = h[5] > 0;

@@ -50,6 +50,8 @@ LlamaWeights load_llama_gguf(const GgufFile& gguf, const std::string& name);
 // seq_len}, then fp32 weights (embedding, rms_att, wq, wk, wv, wo, rms_ffn, w1, w2, w3, rms_final, [freq
 // tables], [classifier]). Sizes checked against the file before any allocation.
 LlamaWeights load_llama2c(const std::filesystem::path& file);
+// The same from bytes in memory (the fuzz target); `name` stands for the file in messages.
+LlamaWeights load_llama2c(const std::string& name, const std::vector<char>& bytes);
 
 // Model ids: smollm2-135m (deps/models/SmolLM2-135M-Instruct.Q4_1.gguf, installed by scripts/setup) and
 // stories260k (../shared/data/stories260k/stories260K.bin). The file is looked for under $LRBENCH_MODEL_DIR,
