@@ -13,6 +13,7 @@
 
 #include "harness/json.hpp"
 #include "tests/support/cli.hpp"
+#include "workloads/model/compress_linears.hpp"
 #include "workloads/model/forward.hpp"
 #include "workloads/model/gguf.hpp"
 #include "workloads/model/llama.hpp"
@@ -379,6 +380,39 @@ TEST(Llama2c, CheckpointsThatLieAreRefusedBeforeReadingWeights) {
   std::ifstream in(source_dir() / "fuzz/corpus/llama2c/tiny.bin", std::ios::binary);
   const std::vector<char> tiny((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(load_llama2c("tiny.bin", tiny).config.dim, 8);
+}
+
+}  // namespace
+}  // namespace lrb::test
+
+namespace lrb::test {
+namespace {
+
+TEST(Stories260k, SvdCompressionOfEveryLinearIsExactAtFullEnergyAndNotBelow) {
+  if (!find_model_file("stories260k")) GTEST_SKIP() << "../shared/data/stories260k not present";
+  const auto w = load_model("stories260k");
+  const std::vector<int> ids = {1, 403, 407, 261, 378, 429, 266, 282, 300, 12, 45, 99};
+  KvCache kv = LlamaCpu(w).new_cache(12);
+  const MatrixF want = LlamaCpu(w).forward(ids, kv);
+  LinearCompression how;
+  how.linears = {"q", "k", "v", "o", "gate", "up", "down"};
+  auto logits_with = [&](const LinearCompression& h) {
+    const CompressedModel cm = compress_linears(*w, h, ids);
+    KvCache c = LlamaCpu(cm.weights).new_cache(12);
+    return std::make_pair(LlamaCpu(cm.weights).forward(ids, c), cm.params_after / cm.params_before);
+  };
+  how.energy = 1.0;
+  const auto [exact, ratio_full] = logits_with(how);
+  EXPECT_LT((exact - want).cwiseAbs().maxCoeff(), 1e-3);
+  EXPECT_EQ(ratio_full, 1.0);  // full rank keeps no fewer parameters than the dense layer
+  how.energy = 0;
+  how.param_ratio = 0.3;
+  for (const char* svd : {"plain", "whitened"}) {
+    how.svd = svd;
+    const auto [lossy, ratio] = logits_with(how);
+    EXPECT_GT((lossy - want).cwiseAbs().maxCoeff(), 1e-2) << svd;
+    EXPECT_NEAR(ratio, 0.3, 0.05) << svd;
+  }
 }
 
 }  // namespace

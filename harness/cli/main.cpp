@@ -181,6 +181,22 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   model->add_option("--out", ma.out, "write the JSON record here too");
+  model->add_option("--svd-linears", ma.svd_linears,
+                    "also run with these linears (of q,k,v,o,gate,up,down; every layer) replaced by truncated SVDs")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"q", "k", "v", "o", "gate", "up", "down"}));
+  model->add_option("--svd-param-ratio", ma.svd_param_ratio,
+                    "each replaced linear keeps this share of its parameters: r (d_out + d_in) = ratio d_out d_in")
+      ->check(CLI::Range(0.0, 1.0));
+  model->add_option("--svd-energy", ma.svd_energy, "or: the smallest rank keeping this share of sum s^2")
+      ->check(CLI::Range(0.0, 1.0));
+  model->add_option("--svd", ma.svd, "plain, or whitened (activation-aware, SVD-LLM)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"plain", "whitened"}));
+  model->add_option("--calibration-tokens", ma.calibration_tokens,
+                    "whitened: calibration tokens, from the text after the evaluated ones")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 16));
 
   try {
     app.parse(argc, argv);

@@ -9,10 +9,12 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "harness/build_info.hpp"
 #include "harness/env.hpp"
 #include "harness/json.hpp"
+#include "workloads/model/compress_linears.hpp"
 #include "workloads/model/forward.hpp"
 #include "workloads/model/gguf.hpp"
 #include "workloads/model/llama.hpp"
@@ -123,6 +125,33 @@ int model_command(const ModelArgs& a) {
       if (cpu_logits.size() > 0) rec["cuda_vs_cpu"] = agreement(cpu_logits, logits);
       std::cerr << fmt::format("  cuda: ppl {:.4f} (prefill {:.2f} s)\n", rec["cuda"]["ppl"].get<double>(), prefill_s);
     }
+  }
+  if (!a.svd_linears.empty()) {
+    if (cpu_logits.size() == 0) throw std::runtime_error("--svd-linears needs the CPU pass (not --backend cuda)");
+    const auto t = std::chrono::steady_clock::now();
+    model::LinearCompression how;
+    how.linears = a.svd_linears;
+    how.param_ratio = a.svd_param_ratio;
+    how.energy = a.svd_energy;
+    how.svd = a.svd;
+    std::vector<int> all = tok.encode(text);
+    if (static_cast<int>(all.size()) < a.tokens + a.calibration_tokens)
+      throw std::runtime_error(fmt::format("--text has {} tokens; {} evaluated + {} calibration asked", all.size(),
+                                           a.tokens, a.calibration_tokens));
+    const std::vector<int> calib(all.begin() + a.tokens, all.begin() + a.tokens + a.calibration_tokens);
+    const model::CompressedModel cm = model::compress_linears(*weights, how, calib);
+    model::LlamaCpu cpu(cm.weights);
+    auto cache = cpu.new_cache(a.tokens);
+    const MatrixF logits = cpu.forward(ids, cache);
+    Json m = agreement(cpu_logits, logits);
+    m["ppl"] = perplexity_of(logits, ids)["ppl"];
+    m["ppl_reference"] = rec["cpu"]["ppl"];
+    rec["svd_compressed"] = cm.summary;
+    rec["svd_compressed"]["fidelity"] = m;
+    rec["svd_compressed"]["seconds"] = seconds_since(t);
+    std::cerr << fmt::format("  svd ({} of {}): param ratio {:.3f}, ppl {:.4f} (reference {:.4f}), top-1 {:.3f}\n",
+                             how.svd, fmt::join(how.linears, ","), cm.params_after / cm.params_before,
+                             m["ppl"].get<double>(), m["ppl_reference"].get<double>(), m["top1_agreement"].get<double>());
   }
   if (!rec.contains("environment")) rec["environment"] = capture_environment(Backend::cpu);
   std::cout << rec.dump(2) << "\n";

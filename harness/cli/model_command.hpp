@@ -3,6 +3,7 @@
 // reference) and on CUDA where there is a GPU, perplexity of each, and how the CUDA pass agrees with the CPU
 // pass token by token (top-1, logits, KL), and its decode path with its prefill. One JSON record out.
 #include <string>
+#include <vector>
 
 namespace lrb {
 
@@ -12,6 +13,11 @@ struct ModelArgs {
   int tokens = 1024;
   std::string backend = "auto";  // cpu | cuda | auto (both where a GPU is present)
   std::string out;               // JSON record (optional)
+  // Optional: the same text through the model with these linears replaced by truncated SVDs (CPU).
+  std::vector<std::string> svd_linears;
+  double svd_param_ratio = 0, svd_energy = 0;
+  std::string svd = "plain";
+  int calibration_tokens = 256;
 };
 int model_command(const ModelArgs& args);
 

@@ -1,0 +1,79 @@
+#include "workloads/model/compress_linears.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include <Eigen/Cholesky>
+#include <Eigen/SVD>
+#include <fmt/format.h>
+
+#include "workloads/model/forward.hpp"
+
+namespace lrb::model {
+
+CompressedModel compress_linears(const LlamaWeights& w, const LinearCompression& how,
+                                 const std::vector<int>& calibration) {
+  if ((how.param_ratio > 0) == (how.energy > 0))
+    throw std::invalid_argument("SVD compression: give a parameter ratio or an energy, one of them");
+  if (how.svd != "plain" && how.svd != "whitened")
+    throw std::invalid_argument(fmt::format("svd '{}': plain or whitened", how.svd));
+  auto out = std::make_shared<LlamaWeights>(w);
+  const auto original = std::make_shared<const LlamaWeights>(w);
+  const LlamaCpu cpu(original);
+  CompressedModel cm;
+  Json ranks = Json::object();
+  for (int l = 0; l < w.config.layers; ++l) {
+    ForwardTrace trace;
+    if (how.svd == "whitened") {  // this layer's linear inputs on the unmodified model
+      trace.linear_layer = l;
+      KvCache kv = cpu.new_cache(static_cast<int>(calibration.size()));
+      (void)cpu.forward(calibration, kv, &trace);
+    }
+    for (const auto& name : how.linears) {
+      const MatrixF& W = w.linear(l, name);
+      Eigen::MatrixXd A = W.cast<double>(), S_inv;
+      if (how.svd == "whitened") {
+        const Eigen::MatrixXd X = trace.input_of(name).cast<double>();
+        Eigen::MatrixXd C = X.transpose() * X;
+        C.diagonal().array() += 1e-6 * std::max(C.diagonal().mean(), 1e-30);
+        const Eigen::LLT<Eigen::MatrixXd> llt(C);
+        if (llt.info() != Eigen::Success) throw std::runtime_error("whitened SVD: Gram matrix not positive definite");
+        const Eigen::MatrixXd S = llt.matrixL();
+        A = A * S;
+        S_inv = S.triangularView<Eigen::Lower>().solve(Eigen::MatrixXd::Identity(S.rows(), S.cols()));
+      }
+      const Eigen::BDCSVD<Eigen::MatrixXd> dec(A, Eigen::ComputeThinU | Eigen::ComputeThinV);
+      const Eigen::VectorXd s = dec.singularValues();
+      const int full = static_cast<int>(s.size());
+      int r = full;
+      if (how.param_ratio > 0) {
+        const double per_rank = static_cast<double>(W.rows() + W.cols());
+        r = std::clamp(static_cast<int>(how.param_ratio * static_cast<double>(W.rows()) * W.cols() / per_rank), 1, full);
+      } else {
+        const double total = s.squaredNorm();
+        double kept = 0;
+        for (r = 0; r < full && kept < how.energy * total;) kept += s[r] * s[r], ++r;
+        r = std::max(r, 1);
+      }
+      Eigen::MatrixXd Wr = dec.matrixU().leftCols(r) * s.head(r).asDiagonal() * dec.matrixV().leftCols(r).transpose();
+      if (S_inv.size() > 0) Wr = Wr * S_inv;
+      out->linear(l, name) = Wr.cast<float>();
+      cm.params_before += static_cast<double>(W.rows()) * W.cols();
+      cm.params_after += std::min(static_cast<double>(r) * (W.rows() + W.cols()), static_cast<double>(W.rows()) * W.cols());
+      ranks[name].push_back(r);
+    }
+  }
+  cm.weights = out;
+  cm.summary = {{"linears", how.linears},
+                {"svd", how.svd},
+                {"param_ratio_asked", how.param_ratio},
+                {"energy", how.energy},
+                {"calibration_tokens", how.svd == "whitened" ? calibration.size() : 0},
+                {"ranks_per_layer", ranks},
+                {"params_replaced", cm.params_before},
+                {"params_kept", cm.params_after},
+                {"param_ratio", cm.params_after / cm.params_before}};
+  return cm;
+}
+
+}  // namespace lrb::model
