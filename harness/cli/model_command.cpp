@@ -16,9 +16,8 @@
 #include "harness/json.hpp"
 #include "workloads/model/compress_linears.hpp"
 #include "workloads/model/forward.hpp"
-#include "workloads/model/gguf.hpp"
 #include "workloads/model/llama.hpp"
-#include "workloads/model/tokenizer.hpp"
+#include "workloads/model/model_eval.hpp"
 
 namespace lrb {
 namespace {
@@ -36,30 +35,24 @@ Json perplexity_of(const MatrixF& logits, const std::vector<int>& ids) {
   return {{"ppl", std::exp(nll)}, {"nll", nll}, {"predictions", s.logprob.size()}};
 }
 
-// How logits `b` agree with the reference `a`, row by row: top-1 (a near-tie is a row where the two
-// argmaxes' reference logits differ by < 0.01), max |difference|, mean KL(softmax a || softmax b).
+// How logits `b` agree with the reference `a` over every position: model::compare_logits' KL and top-1,
+// plus near-ties (rows whose two argmaxes' reference logits differ by < 0.01) and the max |difference|.
 Json agreement(const MatrixF& a, const MatrixF& b) {
+  const Json c = model::compare_logits(a, b, {});
   int same = 0, ties = 0;
-  double max_diff = 0, kl = 0;
+  double max_diff = 0;
   for (Eigen::Index t = 0; t < a.rows(); ++t) {
     Eigen::Index ia, ib;
-    const double ma = a.row(t).maxCoeff(&ia), mb = b.row(t).maxCoeff(&ib);
+    a.row(t).maxCoeff(&ia);
+    b.row(t).maxCoeff(&ib);
     if (ia == ib) ++same;
     else if (std::abs(a(t, ia) - a(t, ib)) < 0.01) ++ties;
     max_diff = std::max(max_diff, static_cast<double>((a.row(t) - b.row(t)).cwiseAbs().maxCoeff()));
-    double za = 0, zb = 0;
-    for (Eigen::Index j = 0; j < a.cols(); ++j) za += std::exp(a(t, j) - ma), zb += std::exp(b(t, j) - mb);
-    const double la = ma + std::log(za), lb = mb + std::log(zb);
-    double k = 0;
-    for (Eigen::Index j = 0; j < a.cols(); ++j) {
-      const double lpa = a(t, j) - la;
-      k += std::exp(lpa) * (lpa - (b(t, j) - lb));
-    }
-    kl += k;
   }
   const double n = static_cast<double>(a.rows());
-  return {{"positions", a.rows()}, {"top1_agreement", same / n}, {"top1_agreement_near_ties_aside", (same + ties) / n},
-          {"near_ties", ties}, {"max_abs_logit_diff", max_diff}, {"mean_kl", kl / n}};
+  return {{"positions", a.rows()},  {"top1_agreement", c["top1_agreement"]},
+          {"top1_agreement_near_ties_aside", (same + ties) / n}, {"near_ties", ties},
+          {"max_abs_logit_diff", max_diff}, {"mean_kl", c["kl"]}};
 }
 
 }  // namespace
@@ -68,13 +61,8 @@ int model_command(const ModelArgs& a) {
   const auto t0 = std::chrono::steady_clock::now();
   const auto weights = model::load_model(a.model);
   const auto& c = weights->config;
-  if (std::filesystem::path(c.source).extension() != ".gguf")
-    throw std::runtime_error(fmt::format("model '{}' has no tokenizer in its file (a GGUF has one)", a.model));
-  const model::BpeTokenizer tok{model::GgufFile(c.source)};
-  std::ifstream in(a.text, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("cannot read --text '{}'", a.text));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto ids = tok.encode(text);
+  const std::vector<int> all = model::text_tokens(*weights, a.text);  // once: the calibration span comes from it too
+  auto ids = all;
   if (static_cast<int>(ids.size()) < a.tokens || a.tokens < 2)
     throw std::runtime_error(fmt::format("--text '{}' has {} tokens; --tokens {} asked", a.text, ids.size(), a.tokens));
   ids.resize(static_cast<std::size_t>(a.tokens));
@@ -83,7 +71,7 @@ int model_command(const ModelArgs& a) {
   Json rec = {{"kind", "model_check"},
               {"model", {{"id", a.model}, {"file", c.source}, {"layers", c.layers}, {"dim", c.dim}, {"heads", c.heads},
                          {"kv_heads", c.kv_heads}, {"vocab", c.vocab}, {"rope_theta", c.rope_theta}}},
-              {"text", {{"file", a.text}, {"bytes", text.size()}, {"tokens", a.tokens}}},
+              {"text", {{"file", a.text}, {"bytes", std::filesystem::file_size(a.text)}, {"tokens", a.tokens}}},
               {"git_sha", build_info::git_sha()},
               {"git_dirty", build_info::git_dirty()},
               {"time_utc", utc_timestamp()}};
@@ -134,7 +122,6 @@ int model_command(const ModelArgs& a) {
     how.param_ratio = a.svd_param_ratio;
     how.energy = a.svd_energy;
     how.svd = a.svd;
-    std::vector<int> all = tok.encode(text);
     if (static_cast<int>(all.size()) < a.tokens + a.calibration_tokens)
       throw std::runtime_error(fmt::format("--text has {} tokens; {} evaluated + {} calibration asked", all.size(),
                                            a.tokens, a.calibration_tokens));

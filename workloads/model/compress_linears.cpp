@@ -3,11 +3,11 @@
 #include <cmath>
 #include <stdexcept>
 
-#include <Eigen/Cholesky>
 #include <Eigen/SVD>
 #include <fmt/format.h>
 
 #include "workloads/model/forward.hpp"
+#include "workloads/model/model_eval.hpp"
 
 namespace lrb::model {
 
@@ -33,14 +33,9 @@ CompressedModel compress_linears(const LlamaWeights& w, const LinearCompression&
       const MatrixF& W = w.linear(l, name);
       Eigen::MatrixXd A = W.cast<double>(), S_inv;
       if (how.svd == "whitened") {
-        const Eigen::MatrixXd X = trace.input_of(name).cast<double>();
-        Eigen::MatrixXd C = X.transpose() * X;
-        C.diagonal().array() += 1e-6 * std::max(C.diagonal().mean(), 1e-30);
-        const Eigen::LLT<Eigen::MatrixXd> llt(C);
-        if (llt.info() != Eigen::Success) throw std::runtime_error("whitened SVD: Gram matrix not positive definite");
-        const Eigen::MatrixXd S = llt.matrixL();
-        A = A * S;
-        S_inv = S.triangularView<Eigen::Lower>().solve(Eigen::MatrixXd::Identity(S.rows(), S.cols()));
+        const Whitening wh = whitening(trace.input_of(name).cast<double>());
+        A = A * wh.S;
+        S_inv = wh.S_inv;
       }
       const Eigen::BDCSVD<Eigen::MatrixXd> dec(A, Eigen::ComputeThinU | Eigen::ComputeThinV);
       const Eigen::VectorXd s = dec.singularValues();

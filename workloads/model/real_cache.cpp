@@ -8,21 +8,10 @@
 
 #include <fmt/format.h>
 
-#include "workloads/model/gguf.hpp"
-#include "workloads/model/tokenizer.hpp"
+#include "workloads/model/model_eval.hpp"
 
 namespace lrb::model {
 
-namespace {
-std::vector<int> tokens_of(const LlamaWeights& w, const std::string& text_file) {
-  if (std::filesystem::path(w.config.source).extension() != ".gguf")
-    throw std::runtime_error(fmt::format("model '{}' has no tokenizer (a GGUF has one)", w.config.name));
-  std::ifstream in(text_file, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("cannot read the model's text '{}'", text_file));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return BpeTokenizer(GgufFile(w.config.source)).encode(text);
-}
-}  // namespace
 
 std::shared_ptr<const RealCache> real_cache(const std::string& model_id, const std::string& text_file, int T, int Q,
                                             int N, int C) {
@@ -38,7 +27,7 @@ std::shared_ptr<const RealCache> real_cache(const std::string& model_id, const s
   rc->model_id = model_id;
   rc->text = text_file;
   rc->cache_tokens = T, rc->queries = Q, rc->decode_tokens = N, rc->calib_tokens = C;
-  rc->ids = tokens_of(*rc->weights, text_file);
+  rc->ids = text_tokens(*rc->weights, text_file);
   const int follow = std::max(Q, N + 1), need = T + follow + C;
   if (static_cast<int>(rc->ids.size()) < need)
     throw std::runtime_error(fmt::format("'{}' has {} tokens; a cache of {}, {} following and {} calibration tokens "
@@ -79,32 +68,12 @@ Json model_fidelity(const RealCache& rc, const float* ref_keys, const float* ref
   const std::vector<int> target(rc.ids.begin() + T + 1, rc.ids.begin() + T + N + 1);
   KvCache ref = cache_of(ref_keys, ref_values), got = cache_of(keys, values);
   const MatrixF a = cpu.forward(next, ref), b = cpu.forward(next, got);
-  const NextTokenStats sa = next_token_stats(a, target), sb = next_token_stats(b, target);
-  double kl = 0, nll_a = 0, nll_b = 0;
-  int same = 0;
-  for (int t = 0; t < N; ++t) {
-    const double ma = a.row(t).maxCoeff(), mb = b.row(t).maxCoeff();
-    double za = 0, zb = 0;
-    for (Eigen::Index j = 0; j < a.cols(); ++j) za += std::exp(a(t, j) - ma), zb += std::exp(b(t, j) - mb);
-    const double la = ma + std::log(za), lb = mb + std::log(zb);
-    for (Eigen::Index j = 0; j < a.cols(); ++j) {
-      const double lpa = a(t, j) - la;
-      kl += std::exp(lpa) * (lpa - (b(t, j) - lb));
-    }
-    same += sa.top1[t] == sb.top1[t];
-    nll_a -= sa.logprob[t];
-    nll_b -= sb.logprob[t];
-  }
-  return {{"kl", std::max(0.0, kl / N)},
-          {"top1_agreement", static_cast<double>(same) / N},
-          {"ppl", std::exp(nll_b / N)},
-          {"ppl_reference", std::exp(nll_a / N)},
-          {"tokens", N},
-          {"text", rc.text},
-          {"model", rc.model_id},
-          {"how", fmt::format("the {} tokens after a {}-token cache decoded (teacher-forced) over the restored cache vs "
-                              "over the original fp16 cache",
-                              N, T)}};
+  Json j = compare_logits(a, b, target);
+  j["text"] = rc.text;
+  j["model"] = rc.model_id;
+  j["how"] = fmt::format("the {} tokens after a {}-token cache decoded (teacher-forced) over the restored cache vs "
+                         "over the original fp16 cache",
+                         N, T);
+  return j;
 }
-
 }  // namespace lrb::model

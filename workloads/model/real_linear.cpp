@@ -6,52 +6,13 @@
 #include <mutex>
 #include <stdexcept>
 
-#include <Eigen/Cholesky>
 #include <Eigen/SVD>
 #include <fmt/format.h>
 
-#include "workloads/model/gguf.hpp"
-#include "workloads/model/tokenizer.hpp"
+#include "workloads/model/model_eval.hpp"
 
 namespace lrb::model {
 
-namespace {
-std::vector<int> tokens_of(const LlamaWeights& w, const std::string& text_file) {
-  if (std::filesystem::path(w.config.source).extension() != ".gguf")
-    throw std::runtime_error(fmt::format("model '{}' has no tokenizer (a GGUF has one)", w.config.name));
-  std::ifstream in(text_file, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("cannot read the model's text '{}'", text_file));
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return BpeTokenizer(GgufFile(w.config.source)).encode(text);
-}
-
-// KL(p_a || p_b) averaged over rows, top-1 agreement, and perplexities of the next tokens.
-Json compare_logits(const MatrixF& a, const MatrixF& b, const std::vector<int>& ids) {
-  const std::vector<int> target(ids.begin() + 1, ids.end());
-  const NextTokenStats sa = next_token_stats(a, target), sb = next_token_stats(b, target);
-  double kl = 0, nll_a = 0, nll_b = 0;
-  int same = 0;
-  const Eigen::Index n = a.rows();
-  for (Eigen::Index t = 0; t < n; ++t) {
-    const double ma = a.row(t).maxCoeff(), mb = b.row(t).maxCoeff();
-    double za = 0, zb = 0;
-    for (Eigen::Index j = 0; j < a.cols(); ++j) za += std::exp(a(t, j) - ma), zb += std::exp(b(t, j) - mb);
-    const double la = ma + std::log(za), lb = mb + std::log(zb);
-    for (Eigen::Index j = 0; j < a.cols(); ++j) {
-      const double lpa = a(t, j) - la;
-      kl += std::exp(lpa) * (lpa - (b(t, j) - lb));
-    }
-    same += sa.top1[t] == sb.top1[t];
-  }
-  for (std::size_t t = 0; t < sa.logprob.size(); ++t) nll_a -= sa.logprob[t], nll_b -= sb.logprob[t];
-  const double m = static_cast<double>(sa.logprob.size());
-  return {{"kl", std::max(0.0, kl / n)},
-          {"top1_agreement", static_cast<double>(same) / n},
-          {"ppl", std::exp(nll_b / m)},
-          {"ppl_reference", std::exp(nll_a / m)},
-          {"tokens", n}};
-}
-}  // namespace
 
 void RealLinear::factors(int rank, MatrixD& US, MatrixD& Vt) const {
   const int r = std::min<int>(rank, static_cast<int>(s.size()));
@@ -79,7 +40,7 @@ std::shared_ptr<const RealLinear> real_linear(const std::string& model_id, const
   rl->model_id = model_id, rl->text = text_file, rl->projection = projection, rl->svd = svd;
   rl->layer = layer, rl->eval_tokens = eval_tokens;
   const MatrixF& W = rl->weights->linear(layer, projection);  // errors name a bad layer or projection
-  const std::vector<int> ids = tokens_of(*rl->weights, text_file);
+  const std::vector<int> ids = text_tokens(*rl->weights, text_file);
   const int span = std::max(tokens, eval_tokens) + calibration_tokens;
   if (static_cast<int>(ids.size()) < span)
     throw std::runtime_error(fmt::format("'{}' has {} tokens; {} asked", text_file, ids.size(), span));
@@ -96,14 +57,9 @@ std::shared_ptr<const RealLinear> real_linear(const std::string& model_id, const
   Eigen::MatrixXd A = Wd;
   if (svd == "whitened") {
     // Calibration from the span after the evaluated tokens: S = chol(X_c^T X_c + eps I), W S is what's truncated.
-    const Eigen::MatrixXd Xc = inputs(std::max(tokens, eval_tokens), calibration_tokens).cast<double>();
-    Eigen::MatrixXd C = Xc.transpose() * Xc;
-    C.diagonal().array() += 1e-6 * std::max(C.diagonal().mean(), 1e-30);
-    const Eigen::LLT<Eigen::MatrixXd> llt(C);
-    if (llt.info() != Eigen::Success) throw std::runtime_error("whitened SVD: calibration Gram matrix not positive definite");
-    const Eigen::MatrixXd S = llt.matrixL();
-    A = Wd * S;
-    rl->S_inv = S.triangularView<Eigen::Lower>().solve(Eigen::MatrixXd::Identity(S.rows(), S.cols()));
+    const Whitening wh = whitening(inputs(std::max(tokens, eval_tokens), calibration_tokens).cast<double>());
+    A = Wd * wh.S;
+    rl->S_inv = wh.S_inv;
   }
   const Eigen::BDCSVD<Eigen::MatrixXd> dec(A, Eigen::ComputeThinU | Eigen::ComputeThinV);
   rl->U = dec.matrixU();
@@ -125,7 +81,7 @@ Json linear_fidelity(const RealLinear& rl, const MatrixF& W_r) {
   const LlamaCpu cpu(modified);
   KvCache kv = cpu.new_cache(rl.eval_tokens);
   const MatrixF logits = cpu.forward(rl.eval_ids, kv);
-  Json j = compare_logits(rl.reference_logits, logits, rl.eval_ids);
+  Json j = compare_logits(rl.reference_logits, logits, std::vector<int>(rl.eval_ids.begin() + 1, rl.eval_ids.end()));
   j["text"] = rl.text;
   j["model"] = rl.model_id;
   j["replaced"] = fmt::format("layer {} {} by the layer the method computes with (fp16 W for a full-layer method, "
