@@ -10,8 +10,9 @@ std::vector<ProjectionShape> llama_projections(int hidden, int kv_dim, int ffn) 
 }
 
 ModelShape llama_like(std::string id, std::string description, int hidden, int layers, int heads, int kv_heads,
-                      int head_dim, int ffn, double theta, std::string rope_style) {
+                      int head_dim, int ffn, double theta, std::string rope_style, int vocab = 0) {
   ModelShape m;
+  m.vocab = vocab;
   m.id = std::move(id);
   m.description = std::move(description);
   m.hidden = hidden;
@@ -36,9 +37,9 @@ ModelShape llama_like(std::string id, std::string description, int hidden, int l
   r.add_model(llama_like("smollm2-135m",
                          "SmolLM2-135M-Instruct, the GGUF run by lrbench model: hidden 576, 30 layers, 9 heads / 3 KV "
                          "heads x 64, FFN 1536, RoPE theta 100000 (pairs interleaved as in llama.cpp's layout)",
-                         576, 30, 9, 3, 64, 1536, 100000.0, "interleaved"));
+                         576, 30, 9, 3, 64, 1536, 100000.0, "interleaved", 49152));
   r.add_model(llama_like("stories260k", "llama2.c stories260K: dim 64, 5 layers, 8 heads / 4 KV heads x 8, FFN 172",
-                         64, 5, 8, 4, 8, 172, 10000.0, "interleaved"));
+                         64, 5, 8, 4, 8, 172, 10000.0, "interleaved", 512));
   // GPT-2 small: fused q|k|v (attn.c_attn, 768 -> 2304), attn.c_proj, mlp.c_fc, mlp.c_proj; learned
   // positions (its RoPE fields are unused).
   ModelShape gpt2;

@@ -186,11 +186,15 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::IsMember({"q", "k", "v", "o", "gate", "up", "down"}));
   model->add_option("--svd-param-ratio", ma.svd_param_ratio,
-                    "each replaced linear keeps this share of its parameters: r (d_out + d_in) = ratio d_out d_in")
+                    "each replaced linear keeps this share of its parameters: r (d_out + d_in) = ratio d_out d_in "
+                    "(a comma-separated list: one compressed model each)")
+      ->delimiter(',')
       ->check(CLI::Range(0.0, 1.0));
-  model->add_option("--svd-energy", ma.svd_energy, "or: the smallest rank keeping this share of sum s^2")
+  model->add_option("--svd-energy", ma.svd_energy, "or: the smallest rank keeping this share of sum s^2 (a list too)")
+      ->delimiter(',')
       ->check(CLI::Range(0.0, 1.0));
-  model->add_option("--svd", ma.svd, "plain, or whitened (activation-aware, SVD-LLM)")
+  model->add_option("--svd", ma.svd, "plain and/or whitened (activation-aware, SVD-LLM), comma-separated")
+      ->delimiter(',')
       ->capture_default_str()
       ->check(CLI::IsMember({"plain", "whitened"}));
   model->add_option("--calibration-tokens", ma.calibration_tokens,

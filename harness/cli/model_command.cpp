@@ -116,29 +116,39 @@ int model_command(const ModelArgs& a) {
   }
   if (!a.svd_linears.empty()) {
     if (cpu_logits.size() == 0) throw std::runtime_error("--svd-linears needs the CPU pass (not --backend cuda)");
-    const auto t = std::chrono::steady_clock::now();
-    model::LinearCompression how;
-    how.linears = a.svd_linears;
-    how.param_ratio = a.svd_param_ratio;
-    how.energy = a.svd_energy;
-    how.svd = a.svd;
+    if (a.svd_param_ratio.empty() == a.svd_energy.empty())
+      throw std::runtime_error("--svd-linears needs --svd-param-ratio or --svd-energy (one of them)");
     if (static_cast<int>(all.size()) < a.tokens + a.calibration_tokens)
       throw std::runtime_error(fmt::format("--text has {} tokens; {} evaluated + {} calibration asked", all.size(),
                                            a.tokens, a.calibration_tokens));
     const std::vector<int> calib(all.begin() + a.tokens, all.begin() + a.tokens + a.calibration_tokens);
-    const model::CompressedModel cm = model::compress_linears(*weights, how, calib);
-    model::LlamaCpu cpu(cm.weights);
-    auto cache = cpu.new_cache(a.tokens);
-    const MatrixF logits = cpu.forward(ids, cache);
-    Json m = agreement(cpu_logits, logits);
-    m["ppl"] = perplexity_of(logits, ids)["ppl"];
-    m["ppl_reference"] = rec["cpu"]["ppl"];
-    rec["svd_compressed"] = cm.summary;
-    rec["svd_compressed"]["fidelity"] = m;
-    rec["svd_compressed"]["seconds"] = seconds_since(t);
-    std::cerr << fmt::format("  svd ({} of {}): param ratio {:.3f}, ppl {:.4f} (reference {:.4f}), top-1 {:.3f}\n",
-                             how.svd, fmt::join(how.linears, ","), cm.params_after / cm.params_before,
-                             m["ppl"].get<double>(), m["ppl_reference"].get<double>(), m["top1_agreement"].get<double>());
+    const bool by_ratio = !a.svd_param_ratio.empty();
+    rec["svd_compressed"] = Json::array();
+    for (const auto& kind : a.svd)
+      for (double level : by_ratio ? a.svd_param_ratio : a.svd_energy) {
+        const auto t = std::chrono::steady_clock::now();
+        model::LinearCompression how;
+        how.linears = a.svd_linears;
+        (by_ratio ? how.param_ratio : how.energy) = level;
+        how.svd = kind;
+        const model::CompressedModel cm = model::compress_linears(*weights, how, calib);
+        model::LlamaCpu cpu(cm.weights);
+        auto cache = cpu.new_cache(a.tokens);
+        const MatrixF logits = cpu.forward(ids, cache);
+        Json m = agreement(cpu_logits, logits);
+        m["ppl"] = perplexity_of(logits, ids)["ppl"];
+        m["ppl_reference"] = rec["cpu"]["ppl"];
+        Json entry = cm.summary;
+        entry["fidelity"] = m;
+        entry["seconds"] = seconds_since(t);
+        rec["svd_compressed"].push_back(entry);
+        std::cerr << fmt::format("  svd ({} of {}, {} {}): param ratio {:.3f}, ppl {:.4f} (reference {:.4f}), top-1 "
+                                 "{:.3f}, KL {:.3g} ({:.1f} s)\n",
+                                 how.svd, fmt::join(how.linears, ","), by_ratio ? "ratio" : "energy", level,
+                                 cm.params_after / cm.params_before, m["ppl"].get<double>(),
+                                 m["ppl_reference"].get<double>(), m["top1_agreement"].get<double>(),
+                                 m["mean_kl"].get<double>(), seconds_since(t));
+      }
   }
   if (!rec.contains("environment")) rec["environment"] = capture_environment(Backend::cpu);
   std::cout << rec.dump(2) << "\n";

@@ -13,10 +13,11 @@ struct ModelArgs {
   int tokens = 1024;
   std::string backend = "auto";  // cpu | cuda | auto (both where a GPU is present)
   std::string out;               // JSON record (optional)
-  // Optional: the same text through the model with these linears replaced by truncated SVDs (CPU).
+  // Optional: the same text through the model with these linears replaced by truncated SVDs (CPU), once per
+  // (SVD kind, parameter ratio or energy): a perplexity against parameter ratio curve from one load.
   std::vector<std::string> svd_linears;
-  double svd_param_ratio = 0, svd_energy = 0;
-  std::string svd = "plain";
+  std::vector<double> svd_param_ratio, svd_energy;
+  std::vector<std::string> svd = {"plain"};
   int calibration_tokens = 256;
 };
 int model_command(const ModelArgs& args);

@@ -131,6 +131,11 @@ class KvCompressionFamily final : public TaskFamily {
     e.device_bytes = 2 * 3 * cache;
     e.arithmetic = fmt::format("a {:.3g} GiB fp16 cache ({} layers x {} tokens x {} heads x {}); host ~6x, device 6x",
                                cache / (1 << 30), s.layers, s.tokens, s.heads, s.head_dim);
+    if (point.params().string("generator") == "model") {  // the real model, loaded once (fp32)
+      const double m = model::model_host_bytes(point.params().string("model_id"));
+      e.host_bytes += m;
+      e.arithmetic += fmt::format("; the model in fp32 on the host ({:.3g} GiB)", m / (1 << 30));
+    }
     return e;
   }
 

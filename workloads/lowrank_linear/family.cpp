@@ -82,6 +82,11 @@ class LowrankLinearFamily final : public TaskFamily {
     e.device_bytes = 2 * 2 * (w + io + factors);  // two prepared copies, fp16
     e.arithmetic = fmt::format("a {} x {} weight ({:.3g} GiB fp16), {} tokens; host 22 bytes per weight element, device "
                                "4", dout, din, 2 * w / (1 << 30), p.integer("tokens"));
+    if (p.string("generator") == "model") {  // the real model (fp32) and the copy fidelity.model modifies
+      const double m = model::model_host_bytes(p.string("model_id"));
+      e.host_bytes += 2 * m;
+      e.arithmetic += fmt::format("; the model in fp32 on the host twice ({:.3g} GiB each)", m / (1 << 30));
+    }
     return e;
   }
 

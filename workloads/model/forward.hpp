@@ -23,16 +23,25 @@ struct KvCache {
 // `sign` -1 undoes it.
 void apply_rope(float* x, int pos, const LlamaConfig& c, int sign = 1);
 
+// The inputs of one layer's linears over all positions: q/k/v read attn_in, o reads o_in, gate/up read
+// ffn_in, down reads down_in.
+struct LinearInputs {
+  MatrixF attn_in, o_in, ffn_in, down_in;
+  const MatrixF& of(const std::string& projection) const;  // errors name a projection that is not a linear
+};
+
 // Optional capture during a forward pass: each layer's queries (before RoPE) of positions
-// [first, first + count) of the tokens passed.
-// With linear_layer >= 0, also the inputs of that layer's linears (all positions): q/k/v read attn_in, o
-// reads o_in, gate/up read ffn_in, down reads down_in.
+// [first, first + count) of the tokens passed, and the linear inputs of one layer (linear_layer >= 0) or of
+// every layer (kAllLayers: one pass calibrates a whole model).
 struct ForwardTrace {
+  static constexpr int kAllLayers = -2;
   int first = 0, count = 0;
   std::vector<MatrixF> queries;  // per layer [count x dim]
   int linear_layer = -1;
-  MatrixF attn_in, o_in, ffn_in, down_in;
-  const MatrixF& input_of(const std::string& projection) const;
+  std::vector<LinearInputs> linear_inputs;  // [layers]; only the traced layers' filled
+  bool traces(int layer) const { return linear_layer == layer || linear_layer == kAllLayers; }
+  const MatrixF& input_of(const std::string& projection) const { return input_of(linear_layer, projection); }
+  const MatrixF& input_of(int layer, const std::string& projection) const;
 };
 
 class LlamaCpu {

@@ -59,7 +59,8 @@ MatrixF LlamaCpu::forward(const std::vector<int>& tokens, KvCache& cache, Forwar
   for (int l = 0; l < c.layers; ++l) {
     const LlamaLayer& L = w.layers[l];
     rms_norm(x, L.attn_norm, c.rms_eps, h);
-    if (trace && trace->linear_layer == l) h_attn = h;
+    const bool traced = trace && trace->traces(l);
+    if (traced) h_attn = h;
     q = h * L.wq.transpose();
     if (trace && trace->count > 0) trace->queries.push_back(q.middleRows(trace->first, trace->count));
     cache.k[l].middleRows(p0, n) = h * L.wk.transpose();
@@ -83,15 +84,19 @@ MatrixF LlamaCpu::forward(const std::vector<int>& tokens, KvCache& cache, Forwar
       }
       o.middleCols(hh * hd, hd) = scores * cache.v[l].block(0, g * hd, total, hd);
     }
-    const bool traced = trace && trace->linear_layer == l;
-    if (traced) trace->attn_in = h_attn, trace->o_in = o;
+    LinearInputs* in = nullptr;
+    if (traced) {
+      trace->linear_inputs.resize(c.layers);
+      in = &trace->linear_inputs[l];
+      in->attn_in = h_attn, in->o_in = o;
+    }
     x += o * L.wo.transpose();
     rms_norm(x, L.ffn_norm, c.rms_eps, h);
     MatrixF gate = h * L.w_gate.transpose();
     const MatrixF up = h * L.w_up.transpose();
     gate = gate.array() / (1.0f + (-gate.array()).exp());  // silu
     const MatrixF act = gate.cwiseProduct(up);
-    if (traced) trace->ffn_in = h, trace->down_in = act;
+    if (in) in->ffn_in = h, in->down_in = act;
     x += act * L.w_down.transpose();
   }
   cache.length = p0 + n;
@@ -99,7 +104,13 @@ MatrixF LlamaCpu::forward(const std::vector<int>& tokens, KvCache& cache, Forwar
   return h * w.head().transpose();
 }
 
-const MatrixF& ForwardTrace::input_of(const std::string& p) const {
+const MatrixF& ForwardTrace::input_of(int layer, const std::string& p) const {
+  if (layer < 0 || layer >= static_cast<int>(linear_inputs.size()) || !traces(layer))
+    throw std::logic_error(fmt::format("the forward pass did not trace layer {}'s linear inputs", layer));
+  return linear_inputs[layer].of(p);
+}
+
+const MatrixF& LinearInputs::of(const std::string& p) const {
   if (p == "q" || p == "k" || p == "v") return attn_in;
   if (p == "o") return o_in;
   if (p == "gate" || p == "up") return ffn_in;

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/registry.hpp"
 #include "workloads/model/gguf.hpp"
 
 #ifndef LRBENCH_SOURCE_DIR
@@ -222,6 +223,11 @@ std::shared_ptr<const LlamaWeights> load_model_uncached(const std::string& id_or
   auto w = std::make_shared<LlamaWeights>(load_llama2c(path));
   w->config.name = name;
   return w;
+}
+
+double model_host_bytes(const std::string& id) {
+  const ModelShape* m = Registry::instance().model(id);
+  return m ? 4.0 * m->weight_count() : 0.0;
 }
 
 }  // namespace lrb::model

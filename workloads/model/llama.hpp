@@ -61,5 +61,8 @@ std::optional<std::filesystem::path> find_model_file(const std::string& id);
 // Loaded once per process and shared.
 std::shared_ptr<const LlamaWeights> load_model(const std::string& id_or_path);
 std::shared_ptr<const LlamaWeights> load_model_uncached(const std::string& id_or_path);
+// Host bytes of one fp32 copy of a model by id, from its registered shape (memory estimates, made before
+// anything is loaded); 0 for an id without a shape.
+double model_host_bytes(const std::string& id);
 
 }  // namespace lrb::model

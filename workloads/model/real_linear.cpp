@@ -9,6 +9,7 @@
 #include <Eigen/SVD>
 #include <fmt/format.h>
 
+#include "workloads/common/last_value.hpp"
 #include "workloads/model/model_eval.hpp"
 
 namespace lrb::model {
@@ -45,19 +46,26 @@ std::shared_ptr<const RealLinear> real_linear(const std::string& model_id, const
   if (static_cast<int>(ids.size()) < span)
     throw std::runtime_error(fmt::format("'{}' has {} tokens; {} asked", text_file, ids.size(), span));
   const LlamaCpu cpu(rl->weights);
-  auto inputs = [&](int first, int count) {  // the linear's inputs over a prefill of ids[first, first + count)
-    ForwardTrace trace;
-    trace.linear_layer = layer;
-    KvCache kv = cpu.new_cache(count);
-    (void)cpu.forward(std::vector<int>(ids.begin() + first, ids.begin() + first + count), kv, &trace);
-    return MatrixF(trace.input_of(projection));
+  // Every layer's linear inputs over a prefill of ids[first, first + count), kept while the sweep's points
+  // share it: one prefill serves every (layer, projection, svd) of a sweep, not one prefill each.
+  static LastValue<ForwardTrace> head_trace, calib_trace;
+  auto inputs = [&](LastValue<ForwardTrace>& cache, int first, int count) {
+    const auto trace = cache.get(fmt::format("{}|{}|{}|{}", model_id, text_file, first, count), [&] {
+      ForwardTrace t;
+      t.linear_layer = ForwardTrace::kAllLayers;
+      KvCache kv = cpu.new_cache(count);
+      (void)cpu.forward(std::vector<int>(ids.begin() + first, ids.begin() + first + count), kv, &t);
+      return t;
+    });
+    return MatrixF(trace->input_of(layer, projection));
   };
-  rl->X = inputs(0, tokens);
+  rl->X = inputs(head_trace, 0, tokens);
   const Eigen::MatrixXd Wd = W.cast<double>();
   Eigen::MatrixXd A = Wd;
   if (svd == "whitened") {
     // Calibration from the span after the evaluated tokens: S = chol(X_c^T X_c + eps I), W S is what's truncated.
-    const Whitening wh = whitening(inputs(std::max(tokens, eval_tokens), calibration_tokens).cast<double>());
+    const Whitening wh =
+        whitening(inputs(calib_trace, std::max(tokens, eval_tokens), calibration_tokens).cast<double>());
     A = Wd * wh.S;
     rl->S_inv = wh.S_inv;
   }
@@ -66,8 +74,11 @@ std::shared_ptr<const RealLinear> real_linear(const std::string& model_id, const
   rl->V = dec.matrixV();
   rl->s.assign(dec.singularValues().data(), dec.singularValues().data() + dec.singularValues().size());
   rl->eval_ids.assign(ids.begin(), ids.begin() + eval_tokens);
-  KvCache kv = cpu.new_cache(eval_tokens);
-  rl->reference_logits = cpu.forward(rl->eval_ids, kv);
+  static LastValue<MatrixF> reference;
+  rl->reference_logits = reference.get(fmt::format("{}|{}|{}", model_id, text_file, eval_tokens), [&] {
+    KvCache kv = cpu.new_cache(eval_tokens);
+    return cpu.forward(rl->eval_ids, kv);
+  });
   made[key] = rl;
   return rl;
 }
@@ -81,7 +92,7 @@ Json linear_fidelity(const RealLinear& rl, const MatrixF& W_r) {
   const LlamaCpu cpu(modified);
   KvCache kv = cpu.new_cache(rl.eval_tokens);
   const MatrixF logits = cpu.forward(rl.eval_ids, kv);
-  Json j = compare_logits(rl.reference_logits, logits, std::vector<int>(rl.eval_ids.begin() + 1, rl.eval_ids.end()));
+  Json j = compare_logits(*rl.reference_logits, logits, std::vector<int>(rl.eval_ids.begin() + 1, rl.eval_ids.end()));
   j["text"] = rl.text;
   j["model"] = rl.model_id;
   j["replaced"] = fmt::format("layer {} {} by the layer the method computes with (fp16 W for a full-layer method, "

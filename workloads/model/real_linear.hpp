@@ -22,7 +22,7 @@ struct RealLinear {
   std::vector<double> s;     // singular values, descending
   Eigen::MatrixXd S_inv;     // whitened: S^-1 [d_in x d_in]; empty for plain
   std::vector<int> eval_ids;  // the text's first eval_tokens tokens
-  MatrixF reference_logits;   // the unmodified model on eval_ids
+  std::shared_ptr<const MatrixF> reference_logits;  // the unmodified model on eval_ids (shared across points)
   // W_r = U_r diag(s_r) V_r^T (S^-1): the factors US [d_out x r], Vt [r x d_in].
   void factors(int rank, MatrixD& US, MatrixD& Vt) const;
 };
