@@ -70,6 +70,14 @@ CheckResult correctness_pass(const PassContext& pc) {
   options.max_reference_flops = pc.measure.max_reference_flops;
   CheckResult r = check_method(pc.family, pc.info, pc.problem, pc.method, pc.ctx, options);
   r.outputs.clear();  // the runner needs the verdict, not the host copies
+  if (r.failure || !pc.make_fresh) return r;
+  const MethodProbe probe = [&](const Problem& problem) {
+    auto m = pc.make_fresh();
+    m->prepare(problem, pc.ctx);
+    m->run(pc.ctx);
+    return download_outputs(*m, pc.ctx);
+  };
+  if (auto model = pc.family.model_fidelity(pc.problem, pc.info, probe)) r.fidelity["model"] = std::move(*model);
   return r;
 }
 

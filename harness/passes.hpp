@@ -3,6 +3,8 @@
 // function that returns its part of the record, so one measurement never disturbs another:
 // correctness (harness/check.hpp), timing, counters, memory, and the post-run facts (floor, bandwidth,
 // compression, metrics) that exist only once the method has run.
+#include <functional>
+#include <memory>
 #include <string>
 
 #include "harness/ceilings.hpp"
@@ -21,9 +23,12 @@ struct PassContext {
   Measurement& measurement;
   const MeasureOptions& measure;
   PreparedCopyFactory make_copy;
+  // A new, unprepared instance of the method (the family's model-level probe prepares it on its own problem).
+  std::function<std::unique_ptr<Method>()> make_fresh;
 };
 
-// {fidelity}; the failure, when there is one, in `failure`.
+// {fidelity}, with the family's model-level fidelity where it has one for a passing method; the failure,
+// when there is one, in `failure`.
 CheckResult correctness_pass(const PassContext& pc);
 // {time, phases}; the median in seconds in `median_s`.
 Json timing_pass(const PassContext& pc, double* median_s);

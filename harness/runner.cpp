@@ -255,7 +255,8 @@ class PairMeasurer {
                              auto copy = info.make(params, backend_);
                              copy->prepare(problem, *ctx);
                              return copy;
-                           }};
+                           },
+                           [&]() { return info.make(params, backend_); }};
       stage = "correctness";
       trace("{}: {}", subject, stage);
       const CheckResult check = correctness_pass(pc);

@@ -2,6 +2,7 @@
 // A task family: one mathematical problem, its FP64 reference, fidelity metrics and analytic floor.
 // The correctness pass itself is the harness's (harness/check.hpp); a family supplies the shapes of the
 // outputs it expects, the comparison of downloaded outputs with its reference, and its metrics.
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -18,6 +19,11 @@
 namespace lrb {
 
 struct MethodInfo;
+
+// Runs a fresh instance of the method under measurement (same parameters, same backend) once on a problem
+// of the family's making and returns its outputs on the host: how a family puts any method into a loop of
+// its own (the real model's forward pass) with no per-method code.
+using MethodProbe = std::function<std::vector<HostOutput>(const Problem&)>;
 
 struct CheckOptions {
   // Above this many FP64 reference FLOPs the family checks a seeded sample (and says so).
@@ -77,6 +83,16 @@ class TaskFamily {
   // with the FP64 reference.
   virtual Comparison compare(const Problem& problem, const MethodInfo& method, const Method& impl,
                              const std::vector<HostOutput>& outputs, const CheckOptions& options) const = 0;
+  // Model-level fidelity that needs the method on inputs the family chooses (called once a correctness check
+  // passed; stored as fidelity.model). nullopt: none for this problem, or compare() formed it from the
+  // outputs alone (kv_compression, lowrank_linear).
+  virtual std::optional<Json> model_fidelity(const Problem& problem, const MethodInfo& method,
+                                             const MethodProbe& probe) const {
+    (void)problem;
+    (void)method;
+    (void)probe;
+    return std::nullopt;
+  }
   // Tolerance of a method that declares none: lossless methods 1e-2 unless the family says otherwise.
   virtual double default_tolerance() const { return 1e-2; }
   // The catalogue of odd shapes the conformance suite runs every method on (workload values).

@@ -267,18 +267,13 @@ TEST(Smollm2, KvCacheMethodsGetModelLevelFidelity) {
     "methods": ["identity", "int8_per_token"], "measure": {"min_samples": 2, "timeout_s": 0.05}})");
   const auto r = run_lrbench("run " + (dir / "c.json").string() + " --out " + dir.path().string() + " -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::ifstream in(dir / "kvm.jsonl");
-  std::map<std::string, Json> by_method;
-  for (std::string line; std::getline(in, line);) {
-    const Json j = Json::parse(line);
-    by_method[j["method"].get<std::string>()] = j;
-  }
+  const auto by_method = records_by_method(dir / "kvm.jsonl");
   ASSERT_EQ(by_method.size(), 2u);
-  const Json& exact = by_method["identity"]["fidelity"]["model"];
+  const Json& exact = by_method.at("identity")["fidelity"]["model"];
   EXPECT_LT(exact["kl"].get<double>(), 1e-6) << exact.dump();
   EXPECT_EQ(exact["top1_agreement"].get<double>(), 1.0);
   EXPECT_EQ(exact["ppl"].get<double>(), exact["ppl_reference"].get<double>());
-  const Json& lossy = by_method["int8_per_token"]["fidelity"]["model"];
+  const Json& lossy = by_method.at("int8_per_token")["fidelity"]["model"];
   EXPECT_GT(lossy["kl"].get<double>(), 1e-6) << lossy.dump();
   EXPECT_EQ(lossy["tokens"].get<int>(), 8);
   // A shape override is refused: the cache is the model's own.
@@ -306,12 +301,8 @@ TEST(Smollm2, LowrankMethodsGetModelLevelFidelity) {
     "axes": {"rank": [8, 576]}, "methods": ["two_gemm", "dense"], "measure": {"min_samples": 2, "timeout_s": 0.05}})");
   const auto r = run_lrbench("run " + (dir / "c.json").string() + " --out " + dir.path().string() + " -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::ifstream in(dir / "lrm.jsonl");
   std::map<std::string, Json> got;
-  for (std::string line; std::getline(in, line);) {
-    const Json j = Json::parse(line);
-    got[j["method"].get<std::string>() + "/" + j["point_id"].get<std::string>()] = j["fidelity"]["model"];
-  }
+  for (const auto& [key, record] : records_by_method(dir / "lrm.jsonl")) got[key] = record["fidelity"]["model"];
   ASSERT_EQ(got.size(), 4u);
   const Json& full = got["two_gemm/rank=576"];
   EXPECT_LT(full["kl"].get<double>(), 1e-6) << full.dump();
@@ -326,30 +317,67 @@ TEST(Smollm2, LowrankMethodsGetModelLevelFidelity) {
 namespace lrb::test {
 namespace {
 
-// adapter_projection on SmolLM2's real base weights with the real MedAI adapters: W is the GGUF's (in
-// fp16), the record says where the base and the adapters came from, and the methods still match FP64.
-TEST(Smollm2, RealBaseWeightsUnderRealAdapters) {
+// lrbench model --svd-linears with lists: one compressed model per (SVD kind, energy) from one load; at full
+// energy both kinds give back the model (whitened: W S S^-1), at half the energy neither does.
+TEST(Smollm2, ModelCommandComparesSvdCompressedModels) {
+  NEED_SMOLLM2();
+  TempDir dir;
+  const auto r = run_lrbench("model smollm2-135m --tokens 16 --backend cpu --svd-linears k --svd plain,whitened "
+                             "--svd-energy 1,0.5 --calibration-tokens 32 --out " + (dir / "m.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Json rec = Json::parse(read_file(dir / "m.json"));
+  const Json& runs = rec["svd_compressed"];
+  ASSERT_EQ(runs.size(), 4u) << rec.dump().substr(0, 800);
+  for (int i : {0, 2}) {
+    EXPECT_LT(runs[i]["fidelity"]["mean_kl"].get<double>(), 1e-6) << runs[i].dump().substr(0, 600);
+    EXPECT_EQ(runs[i]["fidelity"]["top1_agreement"].get<double>(), 1.0);
+    EXPECT_GT(runs[i]["param_ratio"].get<double>(), 0.99);
+  }
+  for (int i : {1, 3}) EXPECT_GT(runs[i]["fidelity"]["mean_kl"].get<double>(), 1e-4) << runs[i].dump().substr(0, 600);
+  EXPECT_EQ(runs[2]["svd"], "whitened");
+  EXPECT_EQ(runs[2]["calibration_tokens"], 32);
+  const auto bad = run_lrbench("model smollm2-135m --tokens 16 --backend cpu --svd-linears q");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--svd-param-ratio or --svd-energy"), std::string::npos) << bad.output;
+}
+
+// adapter_projection on SmolLM2's real base weights with the real MedAI adapters; the methods still match
+// FP64, and fidelity.model is found from each method's outputs on identity inputs: an exact method
+// (sequential_lora's fp32 CPU path) is exact at the model's output, base_only costs exactly what ignoring
+// the adapters costs (its KL is the adapters' own effect), and the lossy s2lc is measured as lossy.
+TEST(Smollm2, AdapterMethodsGetModelLevelFidelity) {
   NEED_SMOLLM2();
   const auto data = source_dir() / "../shared/data/smollm135m-lora-medai";
   if (!std::filesystem::exists(data)) GTEST_SKIP() << "no ../shared/data/smollm135m-lora-medai";
   TempDir dir;
-  write_file(dir / "c.json", R"({"name": "real", "task": "adapter_projection", "backend": "cpu",
-    "workload": {"model": "smollm-135m", "projections": ["q", "v"], "layers": 2, "K": 3, "rank": 16, "batch": 8,
-                 "generator": "peft", "peft_dir": ")" + data.string() + R"(", "base_weights": "smollm2-135m"},
-    "methods": ["sequential_lora", "s2lc"], "measure": {"min_samples": 2, "timeout_s": 0.05}})");
+  write_file(dir / "c.json", R"({"name": "am", "task": "adapter_projection", "backend": "cpu",
+    "workload": {"model": "smollm-135m", "projections": ["q", "v"], "layers": 0, "K": 4, "rank": 16, "batch": 8,
+                 "generator": "peft", "peft_dir": ")" + data.string() + R"(", "base_weights": "smollm2-135m",
+                 "model_eval_tokens": 24, "model_eval_adapters": 2},
+    "methods": ["sequential_lora", "base_only", {"id": "s2lc", "params": {"basis_rank": 8}}],
+    "measure": {"min_samples": 2, "timeout_s": 0.05}})");
   const auto r = run_lrbench("run " + (dir / "c.json").string() + " --out " + dir.path().string() + " -q");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  std::ifstream in(dir / "real.jsonl");
-  int n = 0;
-  for (std::string line; std::getline(in, line); ++n) {
-    const Json j = Json::parse(line);
+  const auto by = records_by_method(dir / "am.jsonl");
+  ASSERT_EQ(by.size(), 3u);
+  for (const auto& [label, j] : by) {  // W is the GGUF's (in fp16); the record says where base and adapters came from
     EXPECT_EQ(j["status"], "ok") << j.dump().substr(0, 800);
     EXPECT_NE(j["workload"]["base"].get<std::string>().find("the real base weights of smollm2-135m"), std::string::npos);
     EXPECT_NE(j["workload"]["base"].get<std::string>().find("trained on SmolLM-135M-Instruct (v1)"), std::string::npos);
   }
-  EXPECT_EQ(n, 2);
-  const auto w = load_model("smollm2-135m");
-  EXPECT_GT(w->linear(1, "v").norm(), 0.0f);
+  const Json& exact = by.at("sequential_lora")["fidelity"]["model"];
+  ASSERT_TRUE(exact.is_object()) << by.at("sequential_lora").dump().substr(0, 800);
+  EXPECT_LT(exact["kl"].get<double>(), 1e-6) << exact.dump();
+  EXPECT_EQ(exact["top1_agreement"].get<double>(), 1.0);
+  EXPECT_EQ(exact["tokens"].get<int>(), 24);
+  EXPECT_EQ(exact["adapters"], Json::parse("[0, 2]"));
+  const double effect = exact["adapter_effect"]["kl"].get<double>();
+  EXPECT_GT(effect, 1e-4) << "the MedAI adapters change the model: " << exact.dump();
+  const Json& base = by.at("base_only")["fidelity"]["model"];
+  EXPECT_NEAR(base["kl"].get<double>(), base["adapter_effect"]["kl"].get<double>(), 1e-9 + 1e-6 * effect);
+  const Json& lossy = by.at("s2lc[basis_rank=8]")["fidelity"]["model"];
+  EXPECT_GT(lossy["kl"].get<double>(), 100 * exact["kl"].get<double>()) << lossy.dump();
+  EXPECT_EQ(lossy["per_adapter"].size(), 2u);
 }
 
 }  // namespace

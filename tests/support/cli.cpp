@@ -49,6 +49,18 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
+std::map<std::string, Json> records_by_method(const std::filesystem::path& jsonl) {
+  std::ifstream in(jsonl);
+  std::map<std::string, Json> by;
+  for (std::string line; std::getline(in, line);) {
+    Json j = Json::parse(line);
+    const std::string point = j.value("point_id", std::string("default"));
+    const std::string key = j.at("method_label").get<std::string>() + (point == "default" ? "" : "/" + point);
+    by[key] = std::move(j);  // the key first: the right side of = is evaluated before the left (C++17)
+  }
+  return by;
+}
+
 void write_file(const std::filesystem::path& p, const std::string& text) {
   std::ofstream out(p, std::ios::binary);
   out << text;

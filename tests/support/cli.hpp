@@ -1,7 +1,10 @@
 #pragma once
 // Test helpers: run the lrbench binary, make temporary folders, read files.
 #include <filesystem>
+#include <map>
 #include <string>
+
+#include "harness/json.hpp"
 
 namespace lrb::test {
 
@@ -34,5 +37,7 @@ class TempDir {
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& text);
 std::filesystem::path source_dir();
+// The records of a results JSONL by method label (points without swept axes) or "label/point_id".
+std::map<std::string, Json> records_by_method(const std::filesystem::path& jsonl);
 
 }  // namespace lrb::test

@@ -2,17 +2,25 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 
 #include "harness/registry.hpp"
 #include "workloads/adapter_projection/method_base.hpp"
+#include "workloads/adapter_projection/model_fidelity.hpp"
 #include "workloads/adapter_projection/problem.hpp"
 #include "workloads/common/fidelity.hpp"
+#include "workloads/model/llama.hpp"
 
 namespace lrb {
 
 namespace {
+
+// fidelity.model runs the real model: base weights from it and a nonzero token count.
+bool evaluates_model(const Params& p) {
+  return p.string("base_weights") != "generated" && p.integer("model_eval_tokens") > 0;
+}
 
 class AdapterProjectionFamily final : public TaskFamily {
  public:
@@ -44,6 +52,12 @@ class AdapterProjectionFamily final : public TaskFamily {
         {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, kMaxExactInteger, {}},
         {"d_in", ParamType::integer, 0, "override every projection's d_in (0: the model's)", 0.0, 131072.0, {}},
         {"d_out", ParamType::integer, 0, "override every projection's d_out (0: the model's)", 0.0, 131072.0, {}},
+        {"model_eval_tokens", ParamType::integer, 128,
+         "with real base_weights: tokens of model_text the real model runs for fidelity.model (0: none)", 0.0, 65536.0,
+         {}},
+        {"model_eval_adapters", ParamType::integer, 4, "adapters fidelity.model evaluates (evenly spaced over K)", 1.0,
+         100000.0, {}},
+        {"model_text", ParamType::string, "/usr/share/common-licenses/GPL-3", "UTF-8 text of fidelity.model", {}, {}, {}},
     };
   }
 
@@ -54,6 +68,8 @@ class AdapterProjectionFamily final : public TaskFamily {
     for (const auto& name : p.string_list("projections"))
       if (!model->projection(name))
         return std::make_pair(std::string("projections"), fmt::format("model {} has no projection '{}'", model->id, name));
+    if (p.integer("model_eval_tokens") == 1)
+      return std::make_pair(std::string("model_eval_tokens"), "fidelity.model needs 2 tokens or more (0: none)");
     if (p.integer("layers") > model->n_layers)
       return std::make_pair(std::string("layers"),
                             fmt::format("model {} has {} layers (got {})", model->id, model->n_layers, p.integer("layers")));
@@ -92,12 +108,21 @@ class AdapterProjectionFamily final : public TaskFamily {
     const double batch = static_cast<double>(p.integer("batch"));
     const bool base = p.string("mode") == "base+adapter";
     double fp16 = 0;  // the problem's tensors
+    // fidelity.model's identity probe: model_eval_adapters blocks of (at most) the largest d_in tokens.
+    double probe_tokens = 0, probe_io = 0;
+    if (evaluates_model(p)) {
+      double d_max = 0;
+      for (const auto& name : p.string_list("projections"))
+        if (const ProjectionShape* s = model->projection(name)) d_max = std::max<double>(d_max, s->d_in);
+      probe_tokens = std::min<double>(K, static_cast<double>(p.integer("model_eval_adapters"))) * d_max;
+    }
     for (const auto& name : p.string_list("projections")) {
       const ProjectionShape* s = model->projection(name);
       if (!s) continue;
       const double din = p.integer("d_in") > 0 ? static_cast<double>(p.integer("d_in")) : s->d_in;
       const double dout = p.integer("d_out") > 0 ? static_cast<double>(p.integer("d_out")) : s->d_out;
       fp16 += layers * 2.0 * ((base ? din * dout : 0.0) + batch * (din + dout) + K * r * (din + dout));
+      probe_io += layers * probe_tokens * (din + dout);
     }
     MemoryEstimate e;
     // Host: the problem, the generation cache's copy of it, and a CPU path's fp32 working copies.
@@ -107,6 +132,16 @@ class AdapterProjectionFamily final : public TaskFamily {
     e.arithmetic = fmt::format("{:.3g} GiB of fp16 tensors (base weights, X, Y, K = {} adapters of rank {}); host 4x "
                                "(problem, cache, fp32 copies), device 1.5x",
                                fp16 / (1 << 30), p.integer("K"), p.integer("rank"));
+    if (evaluates_model(p)) {  // the real model, the copy fidelity.model modifies, and the identity probe
+      const double m = model::model_host_bytes(p.string("base_weights"));
+      // The loaded model, one modified copy per core evaluating an adapter, the probe's fp16 X and fp32 outputs.
+      const double copies = std::min<double>({K, static_cast<double>(p.integer("model_eval_adapters")),
+                                              static_cast<double>(std::max(1u, std::thread::hardware_concurrency()))});
+      e.host_bytes += (2 + copies) * m + 2 * probe_io + 4 * probe_io;
+      e.device_bytes += 2 * probe_io;
+      e.arithmetic += fmt::format("; the model in fp32 {} times ({:.3g} GiB each) and the identity probe of "
+                                  "fidelity.model", 2 + copies, m / (1 << 30));
+    }
     return e;
   }
 
@@ -131,7 +166,13 @@ class AdapterProjectionFamily final : public TaskFamily {
     s.base_weights = p.string("base_weights");
     if (const WorkloadInfo* w = Registry::instance().workload(id(), s.generator))
       for (const auto& spec : w->params) s.generator_params[spec.name] = point.values.at(spec.name);
-    return build_adapter_problem(s);
+    auto problem = build_adapter_problem(s);
+    if (evaluates_model(p)) {
+      problem->model_eval_tokens = static_cast<int>(p.integer("model_eval_tokens"));
+      problem->model_eval_adapters = static_cast<int>(p.integer("model_eval_adapters"));
+      problem->model_text = p.string("model_text");
+    }
+    return problem;
   }
 
   Json workload_info(const Problem& problem) const override {
@@ -174,6 +215,12 @@ class AdapterProjectionFamily final : public TaskFamily {
             shape(29, 61, 1, 16, 3, "uniform", "adapter-only"),  shape(200, 72, 9, 4, 7, "distinct", "adapter-only"),
             Json{{"model", "smollm-135m"}, {"projections", {"q", "v"}}, {"layers", 2}, {"K", 16}, {"rank", 16},
                  {"batch", 33}, {"popularity", "zipf"}, {"generator", "trained_like"}, {"seed", 5}}};
+  }
+
+  std::optional<Json> model_fidelity(const Problem& problem, const MethodInfo&, const MethodProbe& probe) const override {
+    const auto& p = static_cast<const AdapterProblem&>(problem);
+    if (p.base_model.empty() || p.model_eval_tokens == 0) return std::nullopt;
+    return adapter_model_fidelity(p, probe);
   }
 
   Comparison compare(const Problem& problem, const MethodInfo& info, const Method&, const std::vector<HostOutput>& out,

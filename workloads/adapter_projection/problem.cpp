@@ -174,6 +174,7 @@ std::shared_ptr<AdapterProblem> build_adapter_problem(const AdapterProblemSpec& 
 
   if (gp.contains("peft_dir")) p->source = gp["peft_dir"].get<std::string>();
   std::shared_ptr<const model::LlamaWeights> real_base;
+  if (s.base_weights != "generated") p->base_model = s.base_weights;
   if (p->with_base && s.base_weights != "generated") {
     real_base = model::load_model(s.base_weights);
     p->base_source = fmt::format("the real base weights of {} ({})", s.base_weights, real_base->config.source);
@@ -182,6 +183,7 @@ std::shared_ptr<AdapterProblem> build_adapter_problem(const AdapterProblemSpec& 
   parallel_for(slots.size(), [&](std::size_t i) {
     ProjectionProblem& proj = p->projections[i];
     proj.name = fmt::format("L{}.{}", slots[i].layer, slots[i].shape->name);
+    proj.kind = slots[i].shape->name;
     proj.layer = slots[i].layer;
     proj.d_in = slots[i].d_in;
     proj.d_out = slots[i].d_out;

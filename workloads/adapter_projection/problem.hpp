@@ -31,6 +31,7 @@ struct StackedAdapters {
 
 struct ProjectionProblem {
   std::string name;  // "L0.q"
+  std::string kind;  // "q"
   int layer = 0;
   int d_in = 0, d_out = 0;
   MatrixH W;  // d_out x d_in (empty in adapter-only mode)
@@ -55,6 +56,11 @@ struct AdapterProblem : Problem {
   std::string model, mode, generator, popularity;
   std::string source = "synthetic";  // or the folder real adapters were loaded from
   std::string base_source = "generated";  // or the real model the base weights came from
+  std::string base_model;                 // that model's id ("" for generated weights), in either mode
+  // fidelity.model (workloads/adapter_projection/model_fidelity.hpp) where base_model is set: tokens of
+  // `model_text` the model runs (0: none) and adapters evaluated.
+  int model_eval_tokens = 0, model_eval_adapters = 0;
+  std::string model_text;
   bool with_base = true;
   int K = 1, rank = 1, batch = 1;
   double alpha = 1;
