@@ -6,8 +6,11 @@
 #include <random>
 #include <vector>
 
+#include "methods/kvtc/kvtc_codec.hpp"
 #include "methods/kvtc/kvtc_plan.hpp"
 #include "methods/kvtc/kvtc_quant.hpp"
+#include "tests/support/method_check.hpp"
+#include "workloads/kv_compression/method_base.hpp"
 
 namespace lrb::kvtc {
 namespace {
@@ -153,6 +156,106 @@ TEST(KvtcPlan, MalformedPlansAreRefused) {
   EXPECT_THROW(validate_plan({{0, 2, CodeType::int4}, {1, 2, CodeType::int4}}, 3), std::runtime_error);  // overlap
   EXPECT_THROW(validate_plan({{0, 4, CodeType::int4}}, 3), std::runtime_error);                         // past p
   EXPECT_THROW(validate_plan({{0, 3, static_cast<CodeType>(9)}}, 3), std::runtime_error);               // type
+}
+
+// The method through the harness's correctness pass on structured caches: sinks and window bit-exact (the
+// pass fails otherwise), the coded middle close to the original, the ratio near the target over the coded
+// tokens, every mode and entropy stage decoding to the same cache.
+TEST(Kvtc, RoundtripsThroughTheHarnessInEveryModeAndEntropyStage) {
+  const Json values = {{"model", "tiny"}, {"tokens", 160}, {"calibration_tokens", 256}, {"generator", "structured"},
+                       {"seed", 3}};
+  std::vector<std::vector<Half>> decoded;
+  for (const char* mode : {"paper", "per_head"})
+    for (const char* entropy : {"none", "deflate", "zstd"}) {
+      const Json params = {{"mode", mode}, {"entropy", entropy}, {"ratio", 4.0}, {"sinks", 4}, {"window", 16}};
+      test::MethodRun r = test::check_method("kv_compression", "kvtc", values, params);
+      ASSERT_TRUE(r.support.ok) << r.support.reason;
+      ASSERT_FALSE(r.check.failure) << *r.check.failure;
+      // per_head at head_dim 10 has 40 bits per head vector, 32 of them the group's shift and scale: lossier.
+      EXPECT_LT(r.check.fidelity["rel_error"].get<double>(), std::string(mode) == "paper" ? 0.15 : 0.5)
+          << mode << " " << entropy << " " << r.check.fidelity.dump().substr(0, 400);
+      const auto& m = static_cast<const KvCompressionMethod&>(*r.method);
+      EXPECT_GT(m.sizes().calibration_bytes, 0u);
+      EXPECT_EQ(m.sizes().before_entropy_bytes > 0, std::string(entropy) != "none");
+      if (std::string(entropy) == "none") {
+        // 2 x 140 coded tokens x 2 layers x 2 heads x 10 dims of fp16 over the payload: about the ratio asked.
+        const double coded_bytes = 2.0 * 140 * 2 * 2 * 10 * 2;
+        const double payload = m.sizes().blob_bytes - m.sizes().raw_token_bytes - 60.0;
+        EXPECT_GT(coded_bytes / payload, 3.0) << mode;
+      }
+      std::vector<Half> out(r.check.outputs[0].values.size());
+      for (Eigen::Index i = 0; i < r.check.outputs[0].values.size(); ++i)
+        out[i] = Half(r.check.outputs[0].values.data()[i]);
+      decoded.push_back(out);
+    }
+  // The entropy stage is lossless: within a mode, the three decoded caches are identical.
+  EXPECT_EQ(decoded[0], decoded[1]);
+  EXPECT_EQ(decoded[0], decoded[2]);
+  EXPECT_EQ(decoded[3], decoded[4]);
+  EXPECT_EQ(decoded[3], decoded[5]);
+}
+
+TEST(Kvtc, CachesWithNothingToCodeComeBackExact) {
+  for (int tokens : {1, 5, 20}) {
+    const Json values = {{"model", "tiny"}, {"tokens", tokens}, {"calibration_tokens", 32}, {"generator", "gaussian"}};
+    test::MethodRun r = test::check_method("kv_compression", "kvtc", values, {{"sinks", 4}, {"window", 16}});
+    ASSERT_TRUE(r.support.ok);
+    ASSERT_FALSE(r.check.failure) << *r.check.failure;
+    EXPECT_EQ(r.check.fidelity["rel_error"].get<double>(), 0.0) << tokens;
+  }
+  // All zeros: a constant calibration set has no components; the mean alone restores it.
+  KvTensor zero(1, 40, 1, 4);
+  for (auto& v : zero.data) v = Half(0.0f);
+  CalibrationSettings cs;
+  Artifact a;
+  a.keys = calibrate(zero, true, RopeSpec{10000.0, 4, "neox"}, cs);
+  a.values = calibrate(zero, false, RopeSpec{10000.0, 4, "neox"}, cs);
+  EXPECT_EQ(a.keys[0].r(), 0);
+  std::vector<std::uint8_t> blob;
+  encode_blob(zero, zero, RopeSpec{10000.0, 4, "neox"}, a, CodecSettings{1, 1, Entropy::none}, blob);
+  KvTensor k(1, 40, 1, 4), v(1, 40, 1, 4);
+  decode_blob(blob, RopeSpec{10000.0, 4, "neox"}, a, k, v);
+  EXPECT_EQ(k.data, zero.data);
+}
+
+// A truncated or corrupted blob is an error, never a crash (the fuzz target runs the same decoder).
+TEST(Kvtc, TruncatedOrCorruptedBlobsAreRefused) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> z(0, 1);
+  KvTensor calib(2, 64, 2, 8), cache(2, 48, 2, 8);
+  for (auto& x : calib.data) x = Half(z(rng));
+  for (auto& x : cache.data) x = Half(z(rng));
+  const RopeSpec rope{10000.0, 8, "interleaved"};
+  for (Entropy e : {Entropy::none, Entropy::deflate, Entropy::zstd}) {
+    CalibrationSettings cs;
+    cs.ratio = 4;
+    Artifact a;
+    a.keys = calibrate(calib, true, rope, cs);
+    a.values = calibrate(calib, false, rope, cs);
+    std::vector<Stream> all = a.keys;
+    all.insert(all.end(), a.values.begin(), a.values.end());
+    a.hash = artifact_hash(all);
+    std::vector<std::uint8_t> blob;
+    encode_blob(cache, cache, rope, a, CodecSettings{2, 8, e}, blob);
+    KvTensor k(2, 48, 2, 8), v(2, 48, 2, 8);
+    EXPECT_NO_THROW(decode_blob(blob, rope, a, k, v));
+    for (std::size_t n = 0; n < blob.size(); n += std::max<std::size_t>(1, blob.size() / 97))
+      EXPECT_THROW(decode_blob(std::span(blob.data(), n), rope, a, k, v), std::runtime_error) << n;
+    int refused = 0;
+    for (int trial = 0; trial < 200; ++trial) {
+      std::vector<std::uint8_t> bad = blob;
+      bad[rng() % 64] ^= static_cast<std::uint8_t>(1 + rng() % 255);  // the header and the start of the data
+      try {
+        decode_blob(bad, rope, a, k, v);
+      } catch (const std::runtime_error&) {
+        ++refused;
+      }
+    }
+    EXPECT_GT(refused, 0);
+    Artifact other = a;
+    other.hash ^= 1;
+    EXPECT_THROW(decode_blob(blob, rope, other, k, v), std::runtime_error);
+  }
 }
 
 }  // namespace

@@ -146,21 +146,23 @@ void dequantize_group(std::uint16_t shift_bits, std::uint16_t scale_bits, std::s
   }
 }
 
+std::uint32_t BitReader::get(int width) {
+  while (held_ < width) {
+    if (next_ >= in_.size()) throw std::runtime_error("kvtc: bit stream read past its end");
+    acc_ |= static_cast<std::uint64_t>(in_[next_++]) << held_;
+    held_ += 8;
+  }
+  const auto v = static_cast<std::uint32_t>(acc_ & ((1u << width) - 1));
+  acc_ >>= width;
+  held_ -= width;
+  return v;
+}
+
 void pack_bits(std::span<const std::uint8_t> values, int width, std::vector<std::uint8_t>& out) {
   if (width < 1 || width > 8) throw std::invalid_argument(fmt::format("kvtc: bit width {} outside 1..8", width));
-  const std::uint32_t mask = (1u << width) - 1;
-  std::uint64_t acc = 0;
-  int held = 0;
-  for (std::uint8_t v : values) {
-    acc |= static_cast<std::uint64_t>(v & mask) << held;
-    held += width;
-    while (held >= 8) {
-      out.push_back(static_cast<std::uint8_t>(acc & 0xFF));
-      acc >>= 8;
-      held -= 8;
-    }
-  }
-  if (held > 0) out.push_back(static_cast<std::uint8_t>(acc & 0xFF));
+  BitWriter w(out);
+  for (std::uint8_t v : values) w.put(v, width);
+  w.finish();
 }
 
 void unpack_bits(std::span<const std::uint8_t> bytes, int width, std::size_t count, std::vector<std::uint8_t>& out) {
@@ -169,20 +171,9 @@ void unpack_bits(std::span<const std::uint8_t> bytes, int width, std::size_t cou
   if (bytes.size() < need)
     throw std::runtime_error(fmt::format("kvtc: {} values of {} bits need {} bytes, {} given", count, width, need,
                                          bytes.size()));
-  const std::uint32_t mask = (1u << width) - 1;
+  BitReader r(bytes);
   out.resize(count);
-  std::uint64_t acc = 0;
-  int held = 0;
-  std::size_t next = 0;
-  for (std::size_t k = 0; k < count; ++k) {
-    while (held < width) {
-      acc |= static_cast<std::uint64_t>(bytes[next++]) << held;
-      held += 8;
-    }
-    out[k] = static_cast<std::uint8_t>(acc & mask);
-    acc >>= width;
-    held -= width;
-  }
+  for (std::size_t k = 0; k < count; ++k) out[k] = static_cast<std::uint8_t>(r.get(width));
 }
 
 }  // namespace lrb::kvtc

@@ -39,6 +39,44 @@ GroupCodes quantize_group(std::span<const float> x, CodeType t);
 void dequantize_group(std::uint16_t shift, std::uint16_t scale, std::span<const std::uint8_t> codes, CodeType t,
                       std::span<float> out);
 
+// An LSB-first bit stream: values of 1..8 bits appended at the next free bit (bit 0 of the stream is bit 0
+// of byte 0); finish() pads the last byte with zeros.
+class BitWriter {
+ public:
+  explicit BitWriter(std::vector<std::uint8_t>& out) : out_(out) {}
+  void put(std::uint32_t value, int width) {
+    acc_ |= static_cast<std::uint64_t>(value & ((1u << width) - 1)) << held_;
+    held_ += width;
+    while (held_ >= 8) {
+      out_.push_back(static_cast<std::uint8_t>(acc_ & 0xFF));
+      acc_ >>= 8;
+      held_ -= 8;
+    }
+  }
+  void finish() {
+    if (held_ > 0) out_.push_back(static_cast<std::uint8_t>(acc_ & 0xFF));
+    acc_ = 0, held_ = 0;
+  }
+
+ private:
+  std::vector<std::uint8_t>& out_;
+  std::uint64_t acc_ = 0;
+  int held_ = 0;
+};
+
+// Its reader over a span the caller has sized (bits beyond the span read as an error).
+class BitReader {
+ public:
+  explicit BitReader(std::span<const std::uint8_t> in) : in_(in) {}
+  std::uint32_t get(int width);
+
+ private:
+  std::span<const std::uint8_t> in_;
+  std::size_t next_ = 0;
+  std::uint64_t acc_ = 0;
+  int held_ = 0;
+};
+
 // LSB-first bit packing of `width`-bit values (1..8): value k occupies bits [k w, (k + 1) w) of the stream,
 // bit 0 of the stream being bit 0 of byte 0. `out` grows by ceil(n w / 8) bytes.
 void pack_bits(std::span<const std::uint8_t> values, int width, std::vector<std::uint8_t>& out);

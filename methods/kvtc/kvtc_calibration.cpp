@@ -1,0 +1,151 @@
+#include "methods/kvtc/kvtc_calibration.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+
+#include <Eigen/Eigenvalues>
+#include <fmt/format.h>
+
+#include "workloads/common/parallel.hpp"
+
+namespace lrb::kvtc {
+
+Mode parse_mode(const std::string& name) {
+  if (name == "paper") return Mode::paper;
+  if (name == "per_head") return Mode::per_head;
+  throw std::invalid_argument(fmt::format("kvtc mode '{}': paper or per_head", name));
+}
+
+namespace {
+
+// The (layer, head) pairs a stream covers, in the order its vector concatenates them.
+void for_each_head(const KvTensor& t, const Stream& s, const std::function<void(int, int, int)>& f) {
+  int at = 0;
+  for (int l = 0; l < t.layers; ++l)
+    for (int h = 0; h < t.heads; ++h)
+      if (s.layer < 0 || (l == s.layer && h == s.head)) {
+        f(l, h, at);
+        at += t.head_dim;
+      }
+}
+
+}  // namespace
+
+void gather(const KvTensor& t, int token, const Stream& s, bool with_rope, const RopeSpec& rope, float* out) {
+  std::vector<double> head(t.head_dim);
+  for_each_head(t, s, [&](int l, int h, int at) {
+    for (int d = 0; d < t.head_dim; ++d) head[d] = static_cast<double>(t.data[t.index(l, token, h, d)]);
+    if (with_rope) apply_rope(head.data(), t.head_dim, token, rope, true);
+    for (int d = 0; d < t.head_dim; ++d) out[at + d] = static_cast<float>(head[d]);
+  });
+}
+
+void scatter(const float* v, int token, const Stream& s, bool with_rope, const RopeSpec& rope, KvTensor& t) {
+  std::vector<double> head(t.head_dim);
+  for_each_head(t, s, [&](int l, int h, int at) {
+    for (int d = 0; d < t.head_dim; ++d) head[d] = v[at + d];
+    if (with_rope) apply_rope(head.data(), t.head_dim, token, rope, false);
+    for (int d = 0; d < t.head_dim; ++d) t.data[t.index(l, token, h, d)] = to_half(head[d]);
+  });
+}
+
+namespace {
+
+// Mean and PCA basis of `fit` (rows: tokens), from the p x p covariance or, where p exceeds the tokens, the
+// n x n Gram matrix (V = X_c^T U Lambda^-1/2): the two give the same nonzero components.
+void fit_pca(const Eigen::MatrixXf& fit, Stream& s) {
+  const Eigen::Index n = fit.rows(), p = fit.cols();
+  s.mean = fit.colwise().mean().transpose();
+  const Eigen::MatrixXf Xc = fit.rowwise() - s.mean.transpose();
+  Eigen::VectorXd lambda;
+  Eigen::MatrixXd vectors;  // columns: eigenvectors, ascending
+  const bool gram = p > n;
+  {
+    const Eigen::MatrixXd M = gram ? Eigen::MatrixXd((Xc * Xc.transpose()).cast<double>())
+                                   : Eigen::MatrixXd((Xc.transpose() * Xc).cast<double>());
+    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(M);
+    if (eig.info() != Eigen::Success) throw std::runtime_error("kvtc calibration: eigendecomposition failed");
+    lambda = eig.eigenvalues();
+    vectors = eig.eigenvectors();
+  }
+  const double top = lambda.size() ? std::max(lambda.maxCoeff(), 0.0) : 0.0;
+  std::vector<Eigen::Index> keep;  // descending, numerically nonzero
+  for (Eigen::Index i = lambda.size() - 1; i >= 0; --i)
+    if (lambda[i] > 1e-10 * top && lambda[i] > 0) keep.push_back(i);
+  s.basis.resize(p, static_cast<Eigen::Index>(keep.size()));
+  s.variance.resize(static_cast<Eigen::Index>(keep.size()));
+  for (std::size_t k = 0; k < keep.size(); ++k) {
+    const Eigen::Index i = keep[k];
+    s.variance[k] = lambda[i] / std::max<Eigen::Index>(n, 1);
+    if (gram) {
+      const Eigen::VectorXf u = vectors.col(i).cast<float>();
+      s.basis.col(k) = (Xc.transpose() * u) / static_cast<float>(std::sqrt(lambda[i]));
+    } else {
+      s.basis.col(k) = vectors.col(i).cast<float>();
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Stream> calibrate(const KvTensor& calib, bool with_rope, const RopeSpec& rope,
+                              const CalibrationSettings& set) {
+  if (calib.tokens < 2) throw std::invalid_argument("kvtc calibration: needs 2 calibration tokens or more");
+  if (!(set.ratio >= 1)) throw std::invalid_argument(fmt::format("kvtc: ratio {} must be >= 1", set.ratio));
+  if (set.allocation != "dp" && set.allocation != "greedy_seed")
+    throw std::invalid_argument(fmt::format("kvtc allocation '{}': dp or greedy_seed", set.allocation));
+  std::vector<Stream> streams;
+  if (set.mode == Mode::paper) {
+    streams.emplace_back();
+  } else {
+    for (int l = 0; l < calib.layers; ++l)
+      for (int h = 0; h < calib.heads; ++h) {
+        streams.emplace_back();
+        streams.back().layer = l, streams.back().head = h;
+      }
+  }
+  const int p = set.mode == Mode::paper ? calib.layers * calib.heads * calib.head_dim : calib.head_dim;
+  const int n = calib.tokens, n_fit = std::max(1, n * 3 / 4);
+  parallel_for(streams.size(), [&](std::size_t i) {
+    Stream& s = streams[i];
+    Eigen::MatrixXf X(n, p);
+    Eigen::VectorXf row(p);
+    for (int t = 0; t < n; ++t) {
+      gather(calib, t, s, with_rope, rope, row.data());
+      X.row(t) = row.transpose();
+    }
+    fit_pca(X.topRows(n_fit), s);
+    const Eigen::MatrixXf held = n > n_fit ? Eigen::MatrixXf(X.bottomRows(n - n_fit)) : Eigen::MatrixXf(X);
+    const Eigen::MatrixXf coefficients = (held.rowwise() - s.mean.transpose()) * s.basis;
+    const double budget = 16.0 * p / set.ratio;
+    s.plan = set.allocation == "dp" ? plan_dp(coefficients, budget) : plan_greedy_seed(s.variance, budget);
+  });
+  return streams;
+}
+
+std::uint64_t artifact_bytes(const std::vector<Stream>& streams) {
+  std::uint64_t b = 0;
+  for (const auto& s : streams)
+    b += 2ull * s.p() + 2ull * s.p() * s.r() + 8ull * s.plan.groups.size();  // fp16 mean, basis; 8-byte groups
+  return b;
+}
+
+std::uint64_t artifact_hash(const std::vector<Stream>& streams) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&](std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) h = (h ^ ((v >> (8 * i)) & 0xFF)) * 0x100000001b3ull;
+  };
+  mix(streams.size());
+  for (const auto& s : streams) {
+    mix(static_cast<std::uint64_t>(s.layer + 1)), mix(static_cast<std::uint64_t>(s.head + 1));
+    mix(static_cast<std::uint64_t>(s.p())), mix(static_cast<std::uint64_t>(s.r()));
+    for (const auto& g : s.plan.groups)
+      mix(static_cast<std::uint64_t>(g.begin) | static_cast<std::uint64_t>(g.size) << 32),
+          mix(static_cast<std::uint64_t>(g.type));
+  }
+  return h;
+}
+
+}  // namespace lrb::kvtc
