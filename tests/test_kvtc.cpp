@@ -258,5 +258,37 @@ TEST(Kvtc, TruncatedOrCorruptedBlobsAreRefused) {
   }
 }
 
+// The quantization baselines beside kvtc: each within its own error scale on a structured cache, the raw
+// tokens bit-exact (the harness's pass checks them), and the ratio their format implies.
+TEST(KvBaselines, KiviInt4AndFp8RoundtripAtTheirRatios) {
+  const Json values = {{"model", "tiny"}, {"tokens", 200}, {"generator", "structured"}, {"seed", 4}};
+  struct Case {
+    const char* method;
+    Json params;
+    double max_error, min_ratio, max_ratio;
+  };
+  // tiny: 2 layers x 2 KV heads x 10 dims. A group of n b-bit codes costs n b + 32 bits against 16 n.
+  //   int4, groups of 20: 320 / 112 = 2.86; kivi 4-bit, groups of 8: 2x on the 136 coded tokens (200 - 64,
+  //   a multiple of 8), 64 raw: 200 / (68 + 64) = 1.52; kivi 2-bit, groups of 8, no raw: 128 / 48 = 2.67.
+  // Headers take a little off each.
+  const std::vector<Case> cases = {
+      {"fp8_e4m3", Json::object(), 0.05, 1.99, 2.0},
+      {"int4_per_token", {{"group", 20}}, 0.12, 2.8, 2.86},
+      {"kivi", {{"bits", 4}, {"group", 8}, {"residual", 64}}, 0.12, 1.45, 1.52},
+      {"kivi", {{"bits", 2}, {"group", 8}, {"residual", 0}}, 0.5, 2.45, 2.67},
+  };
+  for (const auto& c : cases) {
+    test::MethodRun r = test::check_method("kv_compression", c.method, values, c.params);
+    ASSERT_TRUE(r.support.ok) << r.support.reason;
+    ASSERT_FALSE(r.check.failure) << c.method << ": " << *r.check.failure;
+    EXPECT_LT(r.check.fidelity["rel_error"].get<double>(), c.max_error) << c.method << c.params.dump();
+    EXPECT_GT(r.check.fidelity["rel_error"].get<double>(), 0.0) << c.method;
+    const auto& m = static_cast<const KvCompressionMethod&>(*r.method);
+    const double ratio = 2.0 * 200 * 2 * 2 * 10 * 2 / static_cast<double>(m.sizes().blob_bytes);
+    EXPECT_GT(ratio, c.min_ratio) << c.method << c.params.dump();
+    EXPECT_LT(ratio, c.max_ratio) << c.method << c.params.dump();
+  }
+}
+
 }  // namespace
 }  // namespace lrb::kvtc

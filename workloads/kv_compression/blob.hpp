@@ -60,6 +60,13 @@ class BlobReader {
 struct KvBlobHeader {
   std::uint32_t magic = 0;
   std::uint32_t layers = 0, tokens = 0, heads = 0, head_dim = 0;
+  // Refuses a blob made from a cache of another shape than the one it is decoded into.
+  template <class Tensor>
+  void expect_shape_of(const Tensor& t, const char* method) const {
+    if (layers != static_cast<std::uint32_t>(t.layers) || tokens != static_cast<std::uint32_t>(t.tokens) ||
+        heads != static_cast<std::uint32_t>(t.heads) || head_dim != static_cast<std::uint32_t>(t.head_dim))
+      throw std::runtime_error(std::string(method) + " blob: made from a cache of another shape");
+  }
 };
 
 }  // namespace lrb
