@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "methods/kvtc/kvtc_codec.hpp"
+#include "methods/kvtc/kvtc_entropy.hpp"
 #include "methods/kvtc/kvtc_plan.hpp"
 #include "methods/kvtc/kvtc_quant.hpp"
 #include "tests/support/method_check.hpp"
@@ -288,6 +289,67 @@ TEST(KvBaselines, KiviInt4AndFp8RoundtripAtTheirRatios) {
     EXPECT_GT(ratio, c.min_ratio) << c.method << c.params.dump();
     EXPECT_LT(ratio, c.max_ratio) << c.method << c.params.dump();
   }
+}
+
+// PCA from calibration: orthonormal components in descending variance that, on data of rank 3 plus tiny
+// noise, hold all but a tiny share of the held-out tokens' energy in the first three; the Gram route (p above
+// the tokens, paper mode) and the covariance route (per_head) agree on the spectrum.
+TEST(KvtcCalibration, PcaKeepsTheVarianceItShould) {
+  std::mt19937 rng(2);
+  std::normal_distribution<float> z(0, 1);
+  const int layers = 3, heads = 2, dim = 8, tokens = 40;  // p = 48 > 30 fit tokens: the Gram route
+  Eigen::MatrixXf mix(3, layers * heads * dim);
+  for (int i = 0; i < mix.size(); ++i) mix.data()[i] = z(rng);
+  KvTensor values(layers, tokens, heads, dim);
+  for (int t = 0; t < tokens; ++t) {
+    const Eigen::RowVector3f c(3 * z(rng), 2 * z(rng), z(rng));
+    const Eigen::RowVectorXf v = c * mix;
+    for (int l = 0; l < layers; ++l)
+      for (int h = 0; h < heads; ++h)
+        for (int d = 0; d < dim; ++d)
+          values.data[values.index(l, t, h, d)] = Half(v[(l * heads + h) * dim + d] + 1e-3f * z(rng));
+  }
+  CalibrationSettings cs;
+  const auto paper = calibrate(values, false, RopeSpec{}, cs);
+  ASSERT_EQ(paper.size(), 1u);
+  const Stream& s = paper[0];
+  EXPECT_EQ(s.p(), 48);
+  EXPECT_LE(s.r(), 30);
+  const Eigen::MatrixXf gram = s.basis.transpose() * s.basis;
+  EXPECT_LT((gram - Eigen::MatrixXf::Identity(s.r(), s.r())).cwiseAbs().maxCoeff(), 1e-3f);
+  for (int i = 1; i < s.r(); ++i) EXPECT_GE(s.variance[i - 1], s.variance[i]);
+  double top3 = 0, all = 0;
+  for (int i = 0; i < s.r(); ++i) (i < 3 ? top3 : all) += s.variance[i];
+  all += top3;
+  EXPECT_GT(top3 / all, 0.999);
+  cs.mode = Mode::per_head;
+  const auto heads_streams = calibrate(values, false, RopeSpec{}, cs);
+  EXPECT_EQ(heads_streams.size(), static_cast<std::size_t>(layers * heads));
+  EXPECT_EQ(heads_streams[0].p(), dim);
+  EXPECT_THROW(calibrate(KvTensor(1, 1, 1, 4), false, RopeSpec{}, CalibrationSettings{}), std::invalid_argument);
+}
+
+TEST(KvtcEntropy, RoundtripsRefusesWrongSizesAndCorruptData) {
+  std::mt19937 rng(4);
+  std::vector<std::uint8_t> data(5000);
+  for (auto& b : data) b = static_cast<std::uint8_t>(rng() % 7);  // compressible
+  for (Entropy e : {Entropy::none, Entropy::deflate, Entropy::zstd}) {
+    for (std::size_t n : {std::size_t{0}, std::size_t{1}, data.size()}) {
+      std::vector<std::uint8_t> coded, back;
+      entropy_encode(e, std::span(data.data(), n), coded);
+      entropy_decode(e, coded, n, back);
+      EXPECT_EQ(back, std::vector<std::uint8_t>(data.begin(), data.begin() + n)) << name_of(e) << " " << n;
+      if (e != Entropy::none && n == data.size()) {
+        EXPECT_LT(coded.size(), n / 2) << name_of(e);
+      }
+      EXPECT_THROW(entropy_decode(e, coded, n + 1, back), std::runtime_error) << name_of(e);
+      if (n > 1 && e != Entropy::none) {
+        std::vector<std::uint8_t> cut(coded.begin(), coded.begin() + coded.size() / 2);
+        EXPECT_THROW(entropy_decode(e, cut, n, back), std::runtime_error) << name_of(e);
+      }
+    }
+  }
+  EXPECT_THROW(parse_entropy("lz4"), std::invalid_argument);
 }
 
 }  // namespace

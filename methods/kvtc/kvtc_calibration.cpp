@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include <Eigen/Eigenvalues>
+#include <Eigen/QR>
 #include <fmt/format.h>
 
 #include "workloads/common/parallel.hpp"
@@ -54,38 +55,41 @@ void scatter(const float* v, int token, const Stream& s, bool with_rope, const R
 namespace {
 
 // Mean and PCA basis of `fit` (rows: tokens), from the p x p covariance or, where p exceeds the tokens, the
-// n x n Gram matrix (V = X_c^T U Lambda^-1/2): the two give the same nonzero components.
+// n x n Gram matrix (V = X_c^T U Lambda^-1/2): the two give the same nonzero components. In double, and the
+// Gram route's V re-orthonormalized (thin QR), because V divides by sqrt(lambda): float rounding of X_c there
+// left small components far from orthogonal (found by KvtcCalibration.PcaKeepsTheVarianceItShould).
+// Components below 1e-9 of the largest eigenvalue are numerically null and left out.
 void fit_pca(const Eigen::MatrixXf& fit, Stream& s) {
   const Eigen::Index n = fit.rows(), p = fit.cols();
   s.mean = fit.colwise().mean().transpose();
-  const Eigen::MatrixXf Xc = fit.rowwise() - s.mean.transpose();
-  Eigen::VectorXd lambda;
-  Eigen::MatrixXd vectors;  // columns: eigenvectors, ascending
+  const Eigen::MatrixXd Xc = (fit.rowwise() - s.mean.transpose()).cast<double>();
   const bool gram = p > n;
-  {
-    const Eigen::MatrixXd M = gram ? Eigen::MatrixXd((Xc * Xc.transpose()).cast<double>())
-                                   : Eigen::MatrixXd((Xc.transpose() * Xc).cast<double>());
-    const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(M);
-    if (eig.info() != Eigen::Success) throw std::runtime_error("kvtc calibration: eigendecomposition failed");
-    lambda = eig.eigenvalues();
-    vectors = eig.eigenvectors();
-  }
+  const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(gram ? Eigen::MatrixXd(Xc * Xc.transpose())
+                                                                : Eigen::MatrixXd(Xc.transpose() * Xc));
+  if (eig.info() != Eigen::Success) throw std::runtime_error("kvtc calibration: eigendecomposition failed");
+  const Eigen::VectorXd& lambda = eig.eigenvalues();  // ascending
   const double top = lambda.size() ? std::max(lambda.maxCoeff(), 0.0) : 0.0;
-  std::vector<Eigen::Index> keep;  // descending, numerically nonzero
+  std::vector<Eigen::Index> keep;  // descending
   for (Eigen::Index i = lambda.size() - 1; i >= 0; --i)
-    if (lambda[i] > 1e-10 * top && lambda[i] > 0) keep.push_back(i);
-  s.basis.resize(p, static_cast<Eigen::Index>(keep.size()));
-  s.variance.resize(static_cast<Eigen::Index>(keep.size()));
-  for (std::size_t k = 0; k < keep.size(); ++k) {
+    if (lambda[i] > 1e-9 * top && lambda[i] > 0) keep.push_back(i);
+  const auto r = static_cast<Eigen::Index>(keep.size());
+  Eigen::MatrixXd V(p, r);
+  s.variance.resize(r);
+  for (Eigen::Index k = 0; k < r; ++k) {
     const Eigen::Index i = keep[k];
     s.variance[k] = lambda[i] / std::max<Eigen::Index>(n, 1);
-    if (gram) {
-      const Eigen::VectorXf u = vectors.col(i).cast<float>();
-      s.basis.col(k) = (Xc.transpose() * u) / static_cast<float>(std::sqrt(lambda[i]));
-    } else {
-      s.basis.col(k) = vectors.col(i).cast<float>();
-    }
+    V.col(k) = gram ? Eigen::VectorXd(Xc.transpose() * eig.eigenvectors().col(i) / std::sqrt(lambda[i]))
+                    : Eigen::VectorXd(eig.eigenvectors().col(i));
   }
+  if (gram && r > 0) {
+    const Eigen::HouseholderQR<Eigen::MatrixXd> qr(V);
+    Eigen::MatrixXd Q = qr.householderQ() * Eigen::MatrixXd::Identity(p, r);
+    // Keep each column's sign (QR may flip it): the same components, orthonormal to working precision.
+    for (Eigen::Index k = 0; k < r; ++k)
+      if (Q.col(k).dot(V.col(k)) < 0) Q.col(k) *= -1;
+    V = std::move(Q);
+  }
+  s.basis = V.cast<float>();
 }
 
 }  // namespace
