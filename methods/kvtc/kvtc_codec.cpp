@@ -13,6 +13,17 @@ namespace lrb::kvtc {
 namespace {
 
 constexpr std::uint32_t kMagic = 0x4354564B;  // "KVTC"
+
+// Rows of a stream on the machine's cores where the work pays for starting threads; small caches serially
+// (a fuzz target decodes thousands of tiny blobs a second).
+template <class F>
+void for_rows(int rows, int width, F&& f) {
+  if (static_cast<long long>(rows) * width < (1 << 16)) {
+    for (int i = 0; i < rows; ++i) f(static_cast<std::size_t>(i));
+    return;
+  }
+  parallel_for(static_cast<std::size_t>(rows), f);
+}
 constexpr std::uint16_t kVersion = 1;
 
 struct Header {
@@ -73,13 +84,13 @@ void encode_stream(const KvTensor& t, bool keys, const RopeSpec& rope, const Str
   if (coded == 0) return;
   const RowLayout layout = row_layout(s);
   Eigen::MatrixXf X(coded, s.p());
-  parallel_for(static_cast<std::size_t>(coded), [&](std::size_t i) {
+  for_rows(coded, s.p(), [&](std::size_t i) {
     Eigen::VectorXf v(s.p());
     gather(t, first + static_cast<int>(i), s, keys, rope, v.data());
     X.row(static_cast<Eigen::Index>(i)) = v.transpose() - s.mean.transpose();
   });
   const Eigen::MatrixXf C = X * s.basis;  // [coded x r]
-  parallel_for(static_cast<std::size_t>(coded), [&](std::size_t i) {
+  for_rows(coded, s.p(), [&](std::size_t i) {
     std::uint8_t* row = out + i * layout.bytes();
     std::vector<std::uint8_t> codes;
     codes.reserve((layout.code_bits + 7) / 8);
@@ -106,7 +117,7 @@ void decode_stream(const std::uint8_t* in, const RopeSpec& rope, const Stream& s
   if (coded == 0) return;
   const RowLayout layout = row_layout(s);
   Eigen::MatrixXf C = Eigen::MatrixXf::Zero(coded, s.r());
-  parallel_for(static_cast<std::size_t>(coded), [&](std::size_t i) {
+  for_rows(coded, s.p(), [&](std::size_t i) {
     const std::uint8_t* row = in + i * layout.bytes();
     BitReader bits(std::span<const std::uint8_t>(row + 4 * layout.kept, (layout.code_bits + 7) / 8));
     std::size_t k = 0;
@@ -126,7 +137,7 @@ void decode_stream(const std::uint8_t* in, const RopeSpec& rope, const Stream& s
     }
   });
   const Eigen::MatrixXf X = (C * s.basis.transpose()).rowwise() + s.mean.transpose();
-  parallel_for(static_cast<std::size_t>(coded), [&](std::size_t i) {
+  for_rows(coded, s.p(), [&](std::size_t i) {
     const Eigen::VectorXf v = X.row(static_cast<Eigen::Index>(i)).transpose();
     scatter(v.data(), first + static_cast<int>(i), s, keys, rope, t);
   });
