@@ -108,7 +108,7 @@ void encode_stream(const KvTensor& t, bool keys, const RopeSpec& rope, const Str
       ++k;
     }
     bits.finish();
-    std::memcpy(row + 4 * layout.kept, codes.data(), codes.size());
+    if (!codes.empty()) std::memcpy(row + 4 * layout.kept, codes.data(), codes.size());  // (no rows of 0 bytes)
   });
 }
 
