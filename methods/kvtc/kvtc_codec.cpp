@@ -188,8 +188,7 @@ EncodeStats encode_blob(const KvTensor& keys, const KvTensor& values, const Rope
 
 void decode_blob(std::span<const std::uint8_t> blob, const RopeSpec& rope, const Artifact& a, KvTensor& keys,
                  KvTensor& values) {
-  const std::vector<std::uint8_t> bytes(blob.begin(), blob.end());
-  BlobReader r(bytes);
+  BlobReader r(blob);  // reads in place: no copy of the blob in the timed decompress
   const Header h = read_header(r);
   if (h.layers != static_cast<std::uint32_t>(keys.layers) || h.tokens != static_cast<std::uint32_t>(keys.tokens) ||
       h.heads != static_cast<std::uint32_t>(keys.heads) || h.head_dim != static_cast<std::uint32_t>(keys.head_dim))
@@ -215,7 +214,7 @@ void decode_blob(std::span<const std::uint8_t> blob, const RopeSpec& rope, const
         const std::size_t n = t->token_width() * sizeof(Half);
         std::memcpy(&t->data[t->index(l, tok, 0, 0)], r.take(n), n);
       }
-  if (h.stored_bytes > bytes.size()) throw std::runtime_error("kvtc blob: truncated payload");
+  if (h.stored_bytes > blob.size()) throw std::runtime_error("kvtc blob: truncated payload");
   const std::uint8_t* stored = r.take(static_cast<std::size_t>(h.stored_bytes));
   std::vector<std::uint8_t> payload;
   entropy_decode(s.entropy, std::span<const std::uint8_t>(stored, h.stored_bytes), expected, payload);

@@ -3,6 +3,7 @@
 // names its format, so a blob can be decoded without the problem that produced it.
 #include <cstdint>
 #include <cstring>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ class BlobWriter {
 
 class BlobReader {
  public:
-  BlobReader(const std::vector<std::uint8_t>& in) : in_(in) {}
+  BlobReader(std::span<const std::uint8_t> in) : in_(in) {}
   template <class T>
   T get() {
     T v;
@@ -50,9 +51,9 @@ class BlobReader {
 
  private:
   void need(std::size_t n) const {
-    if (pos_ + n > in_.size()) throw std::runtime_error("blob: truncated");
+    if (n > in_.size() - pos_) throw std::runtime_error("blob: truncated");  // no overflow for a huge n
   }
-  const std::vector<std::uint8_t>& in_;
+  std::span<const std::uint8_t> in_;
   std::size_t pos_ = 0;
 };
 
