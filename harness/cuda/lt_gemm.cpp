@@ -50,11 +50,33 @@ bool heuristic_only() {
 }
 std::map<std::string, std::unique_ptr<LtPlan>> g_plans;
 
-std::string key_of(int m, int n, int k, int lda, int ldb, int ldc, float beta) {
-  return fmt::format("tn m{} n{} k{} lda{} ldb{} ldc{} beta{}", m, n, k, lda, ldb, ldc, beta != 0.0f ? 1 : 0);
+GemmShape tn_shape(int m, int n, int k, int lda, int ldb, int ldc, float beta) {
+  GemmShape s;
+  s.m = m, s.n = n, s.k = k, s.lda = lda, s.ldb = ldb, s.ldc = ldc, s.accumulate = beta != 0.0f;
+  return s;
 }
 
-void run_lt(CudaContext& ctx, const LtPlan& p, float alpha, const __half* A, const __half* B, float beta, __half* C) {
+// The library default the tuned algorithms are timed against (and the fallback for unplanned shapes).
+void run_default(CudaContext& ctx, const GemmShape& s, float alpha, const void* A, const void* B, float beta, void* C) {
+  if (s.batch == 1) {
+    LRB_CUBLAS_CHECK(cublasGemmEx(ctx.cublas(), s.ta, s.tb, s.m, s.n, s.k, &alpha, A, CUDA_R_16F, s.lda, B, CUDA_R_16F,
+                                  s.ldb, &beta, C, s.c_type, s.ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    return;
+  }
+  LRB_CUBLAS_CHECK(cublasGemmStridedBatchedEx(ctx.cublas(), s.ta, s.tb, s.m, s.n, s.k, &alpha, A, CUDA_R_16F, s.lda,
+                                              s.stride_a, B, CUDA_R_16F, s.ldb, s.stride_b, &beta, C, s.c_type, s.ldc,
+                                              s.stride_c, s.batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+void layout(cublasLtMatrixLayout_t* l, cudaDataType_t type, int rows, int cols, int ld, int batch, long long stride) {
+  LRB_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(l, type, rows, cols, ld));
+  if (batch == 1) return;
+  LRB_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof(batch)));
+  LRB_CUBLAS_CHECK(cublasLtMatrixLayoutSetAttribute(*l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
+                                                    sizeof(stride)));
+}
+
+void run_lt(CudaContext& ctx, const LtPlan& p, float alpha, const void* A, const void* B, float beta, void* C) {
   LRB_CUBLAS_CHECK(cublasLtMatmul(ctx.cublaslt(), p.op, &alpha, A, p.a, B, p.b, &beta, C, p.c, C, p.c, &p.algo,
                                   ctx.lt_workspace(), ctx.lt_workspace_bytes(), ctx.stream()));
 }
@@ -80,21 +102,30 @@ double cold_us(CudaContext& ctx, F&& run) {
 
 }  // namespace
 
-void plan_gemm_tn(CudaContext& ctx, int m, int n, int k, const __half* A, int lda, const __half* B, int ldb, float beta,
-                  __half* C, int ldc) {
-  if (m == 0 || n == 0) return;
-  const std::string key = key_of(m, n, k, lda, ldb, ldc, beta);
+std::string GemmShape::key() const {
+  std::string out = fmt::format("{}{} m{} n{} k{} lda{} ldb{} ldc{} beta{}", ta == CUBLAS_OP_T ? 't' : 'n',
+                                tb == CUBLAS_OP_T ? 't' : 'n', m, n, k, lda, ldb, ldc, accumulate ? 1 : 0);
+  if (c_type != CUDA_R_16F) out += " c32";
+  if (batch != 1) out += fmt::format(" batch{} sa{} sb{} sc{}", batch, stride_a, stride_b, stride_c);
+  return out;
+}
+
+void plan_gemm(CudaContext& ctx, const GemmShape& s, const void* A, const void* B, void* C) {
+  if (s.m == 0 || s.n == 0 || s.batch == 0) return;
+  const std::string key = s.key();
+  const float beta = s.accumulate ? 1.0f : 0.0f;
   std::lock_guard<std::mutex> lock(g_mutex);
   if (g_plans.count(key)) return;
   trace("tuning GEMM {}", key);
   auto p = std::make_unique<LtPlan>();
   LRB_CUBLAS_CHECK(cublasLtMatmulDescCreate(&p->op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-  const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
-  LRB_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta)));
-  LRB_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb)));
-  LRB_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->a, CUDA_R_16F, k, m, lda));
-  LRB_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->b, CUDA_R_16F, k, n, ldb));
-  LRB_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&p->c, CUDA_R_16F, m, n, ldc));
+  LRB_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSA, &s.ta, sizeof(s.ta)));
+  LRB_CUBLAS_CHECK(cublasLtMatmulDescSetAttribute(p->op, CUBLASLT_MATMUL_DESC_TRANSB, &s.tb, sizeof(s.tb)));
+  const bool at = s.ta == CUBLAS_OP_T, bt = s.tb == CUBLAS_OP_T;
+  layout(&p->a, CUDA_R_16F, at ? s.k : s.m, at ? s.m : s.k, s.lda, s.batch, s.stride_a);
+  layout(&p->b, CUDA_R_16F, bt ? s.n : s.k, bt ? s.k : s.n, s.ldb, s.batch, s.stride_b);
+  layout(&p->c, s.c_type, s.m, s.n, s.ldc, s.batch, s.stride_c);
+  const int k = s.k;
   cublasLtMatmulPreference_t pref;
   LRB_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&pref));
   const std::size_t ws = ctx.lt_workspace_bytes();
@@ -142,7 +173,7 @@ void plan_gemm_tn(CudaContext& ctx, int m, int n, int k, const __half* A, int ld
     g_plans[key] = std::move(p);
     return;
   }
-  p->default_us = cold_us(ctx, [&] { gemm_tn(ctx, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc); });
+  p->default_us = cold_us(ctx, [&] { run_default(ctx, s, alpha, A, B, beta, C); });
   p->best_us = p->default_us;
   p->candidates = static_cast<int>(algos.size());
   for (const auto& algo : algos) {
@@ -172,17 +203,26 @@ void plan_gemm_tn(CudaContext& ctx, int m, int n, int k, const __half* A, int ld
   g_plans[key] = std::move(p);
 }
 
-void tuned_gemm_tn(CudaContext& ctx, int m, int n, int k, float alpha, const __half* A, int lda, const __half* B,
-                   int ldb, float beta, __half* C, int ldc) {
-  if (m == 0 || n == 0) return;
+void run_gemm(CudaContext& ctx, const GemmShape& s, float alpha, const void* A, const void* B, float beta, void* C) {
+  if (s.m == 0 || s.n == 0 || s.batch == 0) return;
   const LtPlan* plan = nullptr;
   {
     std::lock_guard<std::mutex> lock(g_mutex);
-    auto it = g_plans.find(key_of(m, n, k, lda, ldb, ldc, beta));
+    auto it = g_plans.find(s.key());
     if (it != g_plans.end()) plan = it->second.get();
   }
   if (plan && plan->use_lt) run_lt(ctx, *plan, alpha, A, B, beta, C);
-  else gemm_tn(ctx, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+  else run_default(ctx, s, alpha, A, B, beta, C);
+}
+
+void plan_gemm_tn(CudaContext& ctx, int m, int n, int k, const __half* A, int lda, const __half* B, int ldb, float beta,
+                  __half* C, int ldc) {
+  plan_gemm(ctx, tn_shape(m, n, k, lda, ldb, ldc, beta), A, B, C);
+}
+
+void tuned_gemm_tn(CudaContext& ctx, int m, int n, int k, float alpha, const __half* A, int lda, const __half* B,
+                   int ldb, float beta, __half* C, int ldc) {
+  run_gemm(ctx, tn_shape(m, n, k, lda, ldb, ldc, beta), alpha, A, B, beta, C);
 }
 
 Json gemm_plans_json() {

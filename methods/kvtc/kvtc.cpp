@@ -1,27 +1,12 @@
 // kvtc: KV-cache transform coding (NVIDIA, arXiv 2511.01815), CPU path. prepare calibrates (RoPE removed,
 // mean, PCA, the bit plan) on the problem's calibration set, untimed, its time and artifact bytes reported
 // apart; compress and decompress are the timed phases (methods/kvtc/kvtc_codec.hpp).
-#include <chrono>
-
 #include "harness/registry.hpp"
-#include "methods/kvtc/kvtc_codec.hpp"
+#include "methods/kvtc/kvtc_method.hpp"
 #include "workloads/kv_compression/method_base.hpp"
 
 namespace lrb {
 namespace {
-
-struct KvtcSettings {
-  kvtc::CalibrationSettings calibration;
-  kvtc::CodecSettings codec;
-  explicit KvtcSettings(const Params& p) {
-    calibration.mode = kvtc::parse_mode(p.string("mode"));
-    calibration.ratio = p.number("ratio");
-    calibration.allocation = p.string("allocation");
-    codec.sinks = static_cast<int>(p.integer("sinks"));
-    codec.window = static_cast<int>(p.integer("window"));
-    codec.entropy = kvtc::parse_entropy(p.string("entropy"));
-  }
-};
 
 class KvtcCpu final : public CpuKvMethod {
  public:
@@ -29,69 +14,35 @@ class KvtcCpu final : public CpuKvMethod {
 
   void prepare(const Problem& problem, ExecContext&) override {
     p_ = &static_cast<const KvProblem&>(problem);
-    const auto t0 = std::chrono::steady_clock::now();
-    art_.mode = s_.calibration.mode;
-    art_.keys = kvtc::calibrate(p_->calib_keys, true, p_->rope, s_.calibration);
-    art_.values = kvtc::calibrate(p_->calib_values, false, p_->rope, s_.calibration);
-    std::vector<kvtc::Stream> all = art_.keys;
-    all.insert(all.end(), art_.values.begin(), art_.values.end());
-    art_.hash = kvtc::artifact_hash(all);
-    artifact_bytes_ = kvtc::artifact_bytes(all);
-    calibration_s_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    cal_ = kvtc::calibrate_artifact(*p_, s_);
     allocate_outputs(*p_);
   }
 
-  void compress(ExecContext&) override { stats_ = kvtc::encode_blob(p_->keys, p_->values, p_->rope, art_, s_.codec, blob_); }
-  void decompress(ExecContext&) override { kvtc::decode_blob(blob_, p_->rope, art_, keys_out_, values_out_); }
-
-  std::vector<std::pair<int, int>> raw_tokens() const override {
-    const auto [b, e] = kvtc::coded_range(p_->keys.tokens, s_.codec);
-    std::vector<std::pair<int, int>> raw;
-    if (b > 0) raw.emplace_back(0, b);
-    if (e < p_->keys.tokens) raw.emplace_back(e, p_->keys.tokens);
-    return raw;
+  void compress(ExecContext&) override {
+    stats_ = kvtc::encode_blob(p_->keys, p_->values, p_->rope, cal_.art, s_.codec, blob_);
   }
+  void decompress(ExecContext&) override { kvtc::decode_blob(blob_, p_->rope, cal_.art, keys_out_, values_out_); }
+
+  std::vector<std::pair<int, int>> raw_tokens() const override { return kvtc::raw_ranges(p_->keys.tokens, s_.codec); }
 
   KvSizes measure_sizes(ExecContext&) override {
     KvSizes k;
     k.blob_bytes = blob_.size();
     k.capacity_bytes = blob_.capacity();
     k.raw_token_bytes = stats_.raw_bytes;
-    k.calibration_bytes = artifact_bytes_;
+    k.calibration_bytes = cal_.artifact_bytes;
     if (s_.codec.entropy != kvtc::Entropy::none)
       k.before_entropy_bytes = stats_.header_bytes + stats_.raw_bytes + stats_.payload_bytes;
     return k;
   }
-  Footprint footprint() const override { return {{{"blob", blob_.size()}, {"calibration", artifact_bytes_}}}; }
+  Footprint footprint() const override { return {{{"blob", blob_.size()}, {"calibration", cal_.artifact_bytes}}}; }
 
-  Json metrics() const override {
-    auto streams = [](const std::vector<kvtc::Stream>& v) {
-      double bits = 0, p = 0, r = 0, kept = 0, error = 0;
-      for (const auto& s : v) {
-        bits += s.plan.bits_per_token, p += s.p(), r += s.r(), error += s.plan.error;
-        for (const auto& g : s.plan.groups) kept += g.type == kvtc::CodeType::dropped ? 0 : g.size;
-      }
-      return Json{{"streams", v.size()},
-                  {"plan_bits_per_coordinate", p > 0 ? bits / p : 0.0},
-                  {"components", r},
-                  {"components_kept", kept},
-                  {"coordinates", p},
-                  {"plan_heldout_error", error}};
-    };
-    return {{"calibration_s", calibration_s_},
-            {"keys", streams(art_.keys)},
-            {"values", streams(art_.values)},
-            {"payload_bytes", stats_.payload_bytes},
-            {"stored_payload_bytes", stats_.stored_payload_bytes},
-            {"entropy", kvtc::name_of(s_.codec.entropy)}};
-  }
+  Json metrics() const override { return kvtc::metrics_json(cal_, stats_, s_.codec.entropy); }
 
  private:
-  KvtcSettings s_;
-  kvtc::Artifact art_;
+  kvtc::Settings s_;
+  kvtc::Calibrated cal_;
   kvtc::EncodeStats stats_;
-  std::uint64_t artifact_bytes_ = 0;
-  double calibration_s_ = 0;
 };
 
 }  // namespace

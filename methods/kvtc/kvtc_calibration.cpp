@@ -89,7 +89,10 @@ void fit_pca(const Eigen::MatrixXf& fit, Stream& s) {
       if (Q.col(k).dot(V.col(k)) < 0) Q.col(k) *= -1;
     V = std::move(Q);
   }
-  s.basis = V.cast<float>();
+  // Rounded to fp16: the artifact is stored (and counted, artifact_bytes) and used on the GPU in fp16, so the
+  // CPU path codes with exactly the values the artifact holds.
+  s.basis = V.cast<Eigen::half>().cast<float>();
+  s.mean = s.mean.cast<Eigen::half>().cast<float>();
 }
 
 }  // namespace

@@ -33,7 +33,7 @@ struct Header {
   std::uint32_t layers = 0, tokens = 0, heads = 0, head_dim = 0, sinks = 0, window = 0;
   std::uint64_t hash = 0, payload_bytes = 0, stored_bytes = 0;
 };
-constexpr std::size_t kHeaderBytes = 4 + 2 + 1 + 1 + 6 * 4 + 3 * 8;
+constexpr std::size_t kHeaderBytes = kBlobHeaderBytes;
 
 void write_header(BlobWriter& w, const Header& h) {
   w.put(h.magic), w.put(h.version), w.put(h.mode), w.put(h.entropy);
@@ -69,14 +69,6 @@ std::size_t payload_bytes(const std::vector<Stream>& streams, int coded) {
   std::size_t b = 0;
   for (const auto& s : streams) b += row_layout(s).bytes() * static_cast<std::size_t>(coded);
   return b;
-}
-
-std::vector<int> raw_token_list(int tokens, const CodecSettings& s) {
-  const auto [b, e] = coded_range(tokens, s);
-  std::vector<int> raw;
-  for (int t = 0; t < tokens; ++t)
-    if (t < b || t >= e) raw.push_back(t);
-  return raw;
 }
 
 void encode_stream(const KvTensor& t, bool keys, const RopeSpec& rope, const Stream& s, int first, int coded,
@@ -150,6 +142,36 @@ std::pair<int, int> coded_range(int tokens, const CodecSettings& s) {
   return {s.sinks, tokens - s.window};
 }
 
+std::vector<int> raw_token_list(int tokens, const CodecSettings& s) {
+  const auto [b, e] = coded_range(tokens, s);
+  std::vector<int> raw;
+  for (int t = 0; t < tokens; ++t)
+    if (t < b || t >= e) raw.push_back(t);
+  return raw;
+}
+
+std::size_t row_bytes(const Stream& s) { return row_layout(s).bytes(); }
+
+namespace {
+Header header_of(const KvTensor& keys, const Artifact& a, const CodecSettings& s, std::uint64_t payload,
+                 std::uint64_t stored) {
+  Header h;
+  h.mode = static_cast<std::uint8_t>(a.mode), h.entropy = static_cast<std::uint8_t>(s.entropy);
+  h.layers = keys.layers, h.tokens = keys.tokens, h.heads = keys.heads, h.head_dim = keys.head_dim;
+  h.sinks = s.sinks, h.window = s.window, h.hash = a.hash;
+  h.payload_bytes = payload, h.stored_bytes = stored;
+  return h;
+}
+}  // namespace
+
+std::vector<std::uint8_t> blob_header(const KvTensor& shape, const Artifact& a, const CodecSettings& s,
+                                      std::uint64_t payload_bytes, std::uint64_t stored_bytes) {
+  std::vector<std::uint8_t> out;
+  BlobWriter w(out);
+  write_header(w, header_of(shape, a, s, payload_bytes, stored_bytes));
+  return out;
+}
+
 EncodeStats encode_blob(const KvTensor& keys, const KvTensor& values, const RopeSpec& rope, const Artifact& a,
                         const CodecSettings& s, std::vector<std::uint8_t>& blob) {
   const auto [first, end] = coded_range(keys.tokens, s);
@@ -167,13 +189,8 @@ EncodeStats encode_blob(const KvTensor& keys, const KvTensor& values, const Rope
   std::vector<std::uint8_t> stored;
   entropy_encode(s.entropy, payload, stored);
 
-  Header h;
-  h.mode = static_cast<std::uint8_t>(a.mode), h.entropy = static_cast<std::uint8_t>(s.entropy);
-  h.layers = keys.layers, h.tokens = keys.tokens, h.heads = keys.heads, h.head_dim = keys.head_dim;
-  h.sinks = s.sinks, h.window = s.window, h.hash = a.hash;
-  h.payload_bytes = payload.size(), h.stored_bytes = stored.size();
   BlobWriter w(blob);
-  write_header(w, h);
+  write_header(w, header_of(keys, a, s, payload.size(), stored.size()));
   for (const KvTensor* t : {&keys, &values})
     for (int l = 0; l < t->layers; ++l)
       for (int tok : raw) w.put_bytes(&t->data[t->index(l, tok, 0, 0)], t->token_width() * sizeof(Half));

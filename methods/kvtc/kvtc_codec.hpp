@@ -29,6 +29,16 @@ struct CodecSettings {
 
 // Tokens coded (the rest are raw): [sinks, tokens - window), empty where tokens <= sinks + window.
 std::pair<int, int> coded_range(int tokens, const CodecSettings& s);
+// The raw tokens' positions, ascending (the order the blob stores them in, per tensor and layer).
+std::vector<int> raw_token_list(int tokens, const CodecSettings& s);
+// Bytes of one coded token's row of a stream: 4 per kept group (fp16 shift, scale), then its packed codes.
+std::size_t row_bytes(const Stream& s);
+
+// The blob's fixed header, as encode_blob writes it (the CUDA path writes the same bytes, so either path's
+// blob decodes on the other): the cache `shape` (keys), the artifact, and the payload's sizes.
+inline constexpr std::size_t kBlobHeaderBytes = 4 + 2 + 1 + 1 + 6 * 4 + 3 * 8;
+std::vector<std::uint8_t> blob_header(const KvTensor& shape, const Artifact& a, const CodecSettings& s,
+                                      std::uint64_t payload_bytes, std::uint64_t stored_bytes);
 
 struct EncodeStats {
   std::uint64_t header_bytes = 0, raw_bytes = 0, payload_bytes = 0, stored_payload_bytes = 0;
