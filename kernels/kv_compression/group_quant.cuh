@@ -68,42 +68,4 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
-// Codes OR-ed into a zeroed LSB-first bit stream in global memory at any byte alignment, a word at a time:
-// consecutive codes of one thread are gathered in a register and flushed with one atomicOr per 32-bit word.
-// Codes of 2 or 4 bits (never straddling a byte) only.
-class BitSink {
- public:
-  explicit __device__ BitSink(unsigned char* stream) : stream_(stream) {}
-  __device__ void put(unsigned long long bit, unsigned code) {
-    const auto addr = reinterpret_cast<unsigned long long>(stream_) + (bit >> 3);
-    const unsigned long long word = addr & ~3ull;
-    const unsigned shift = static_cast<unsigned>((addr & 3ull) * 8 + (bit & 7));
-    if (word != word_) flush(), word_ = word;
-    acc_ |= code << shift;
-  }
-  __device__ void flush() {
-    if (word_ != 0 && acc_ != 0) atomicOr(reinterpret_cast<unsigned*>(word_), acc_);
-    acc_ = 0;
-  }
-  __device__ ~BitSink() { flush(); }
-
- private:
-  unsigned char* stream_;
-  unsigned long long word_ = 0;
-  unsigned acc_ = 0;
-};
-
-// The code of `bits` (2 or 4) at bit `bit` of an LSB-first stream (never straddling a byte).
-__device__ __forceinline__ unsigned code_at(const unsigned char* stream, unsigned long long bit, int bits) {
-  return (stream[bit >> 3] >> (bit & 7)) & ((1u << bits) - 1);
-}
-
-// Bytes written one at a time (sections at odd offsets of a blob).
-__device__ __forceinline__ void store_u32(unsigned char* at, unsigned v) {
-  for (int b = 0; b < 4; ++b) at[b] = static_cast<unsigned char>(v >> (8 * b));
-}
-__device__ __forceinline__ unsigned load_u32(const unsigned char* at) {
-  return at[0] | (at[1] << 8) | (at[2] << 16) | (static_cast<unsigned>(at[3]) << 24);
-}
-
 }  // namespace lrb::kernels::group_quant

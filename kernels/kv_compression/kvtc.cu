@@ -194,8 +194,6 @@ void launch_quantize_pack(const float* C, int ldc, long long stride_c, const Dev
                           cudaStream_t stream) {
   if (rows == 0 || stream_count == 0) return;
   const std::size_t shared = row_shared_bytes(max_row_bytes);
-  if (shared > 48 * 1024)
-    cudaFuncSetAttribute(quantize_pack, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared));
   quantize_pack<<<dim3(rows, stream_count), kRowThreads, shared, stream>>>(C, ldc, stride_c, streams, groups, payload);
 }
 
@@ -204,10 +202,15 @@ void launch_unpack_dequantize(const std::uint8_t* payload, const DeviceStream* s
                               long long stride_c, cudaStream_t stream) {
   if (rows == 0 || stream_count == 0) return;
   const std::size_t shared = row_shared_bytes(max_row_bytes);
-  if (shared > 48 * 1024)
-    cudaFuncSetAttribute(unpack_dequantize, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared));
   unpack_dequantize<<<dim3(rows, stream_count), kRowThreads, shared, stream>>>(payload, streams, groups, C16, ldc,
                                                                               stride_c);
+}
+
+void configure_row_kernels(int max_row_bytes) {
+  const int shared = static_cast<int>(row_shared_bytes(max_row_bytes));
+  if (shared <= 48 * 1024) return;
+  cudaFuncSetAttribute(quantize_pack, cudaFuncAttributeMaxDynamicSharedMemorySize, shared);
+  cudaFuncSetAttribute(unpack_dequantize, cudaFuncAttributeMaxDynamicSharedMemorySize, shared);
 }
 
 void launch_copy_raw(__half* cache, __half* raw, const int* positions, int count, const CacheGeometry& g, bool to_raw,

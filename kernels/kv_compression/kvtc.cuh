@@ -54,6 +54,9 @@ void launch_prepare_vectors(const __half* cache, const CacheGeometry& g, const f
 void launch_quantize_pack(const float* C, int ldc, long long stride_c, const DeviceStream* streams, int stream_count,
                           const DeviceGroup* groups, int rows, int max_row_bytes, std::uint8_t* payload,
                           cudaStream_t stream);
+// Untimed, once in prepare: lets both row kernels take rows of up to `max_row_bytes` (dynamic shared memory
+// beyond the default 48 KiB).
+void configure_row_kernels(int max_row_bytes);
 // payload rows -> C16[s][row][c] (every component of [0, ldc) written: dropped and padding as 0).
 void launch_unpack_dequantize(const std::uint8_t* payload, const DeviceStream* streams, int stream_count,
                               const DeviceGroup* groups, int rows, int max_row_bytes, __half* C16, int ldc,

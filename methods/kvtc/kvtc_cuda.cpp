@@ -137,6 +137,7 @@ class KvtcCuda final : public CudaKvMethod {
         throw std::runtime_error(fmt::format("kvtc CUDA: a coded row of {} bytes does not fit in shared memory ({} "
                                              "bytes); use fewer calibration tokens or a higher ratio",
                                              t->max_row_bytes, shared_limit));
+    kk::configure_row_kernels(std::max(keys_.max_row_bytes, values_.max_row_bytes));
 
     // Geometry and RoPE tables (cos, sin of every position and frequency, in double as the CPU path, as float).
     geo_.layers = k.layers, geo_.tokens = k.tokens, geo_.heads = k.heads, geo_.head_dim = k.head_dim;
