@@ -45,6 +45,12 @@ struct Floor {
   double flops = 0;
   double write_bytes = 0;  // the part of `bytes` that is written (outputs); 0: not stated
   std::string note;        // what was counted
+  // Per timed phase (Method::phases(), e.g. kv_compression's compress and decompress): its own bytes and
+  // FLOPs, so each phase's median is judged against its own floor (record: phases.<name>.floor).
+  struct Phase {
+    double bytes = 0, flops = 0;
+  };
+  std::map<std::string, Phase> phases;
 };
 
 // A point: every family parameter resolved (workload values, axis values, defaults).

@@ -108,6 +108,11 @@ Json post_run_pass(const PassContext& pc, const Ceilings& ceilings, double media
   const Floor floor = pc.method.floor(pc.problem).value_or(pc.family.floor(pc.problem, pc.method));
   Json out = floor_json(floor, ceilings, median_s);
   out["ceilings"] = ceilings_to_json(ceilings);
+  for (const auto& [name, ph] : floor.phases) {
+    Floor f;
+    f.bytes = ph.bytes, f.flops = ph.flops;
+    out["phase_floors"][name] = floor_json(f, ceilings, 0)["floor"];
+  }
   add_write_excess(hbm, floor);
   out["compression"] = pc.family.compression(pc.problem, pc.info, pc.method);
   Json metrics = pc.method.metrics();

@@ -211,6 +211,20 @@ void set_status(Json& record, const char* status, const char* key, const std::st
   record[key] = text;
 }
 
+// phases.<name>.floor: the phase's own floor (bytes, FLOPs, time at the ceilings) and its median's fraction.
+void add_phase_floors(Json& record, const Json& post) {
+  if (!post.contains("phase_floors") || !record["phases"].is_object()) return;
+  for (const auto& [name, f] : post["phase_floors"].items()) {
+    if (!record["phases"].contains(name)) continue;
+    Json& phase = record["phases"][name];
+    Json floor = f;
+    const double median_ms = phase.value("median", 0.0);
+    floor["fraction"] =
+        f["time_ms"].is_number() && median_ms > 0 ? Json(f["time_ms"].get<double>() / median_ms) : Json(nullptr);
+    phase["floor"] = floor;
+  }
+}
+
 // Measures one (point, method) pair into `record`: skipped and failed outcomes are recorded, never thrown.
 class PairMeasurer {
  public:
@@ -282,6 +296,7 @@ class PairMeasurer {
       trace("{}: {}", subject, stage);
       const Json post = post_run_pass(pc, *ceilings_, median_s, prepare_s, record["hbm"]);
       for (const char* key : {"floor", "bandwidth", "ceilings", "compression", "metrics"}) record[key] = post[key];
+      add_phase_floors(record, post);
     } catch (const std::bad_alloc&) {
       set_status(record, "failed", "error", fmt::format("{}: out of memory", stage));
     } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 
 #include "methods/kvtc/kvtc_codec.hpp"
 #include "methods/kvtc/kvtc_entropy.hpp"
+#include "methods/kvtc/kvtc_method.hpp"
 #include "methods/kvtc/kvtc_plan.hpp"
 #include "methods/kvtc/kvtc_quant.hpp"
 #include "tests/support/method_check.hpp"
@@ -350,6 +351,92 @@ TEST(KvtcEntropy, RoundtripsRefusesWrongSizesAndCorruptData) {
     }
   }
   EXPECT_THROW(parse_entropy("lz4"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace lrb::kvtc
+
+namespace lrb::kvtc {
+namespace {
+
+// The CUDA path's nvCOMP frames are marked in the header (0x80 | codec); the CPU decoder names them and
+// refuses, and the CPU path declines the GPU-only codecs before anything runs.
+TEST(KvtcEntropy, GpuFramedBlobsAndGpuOnlyCodecsAreRefusedByName) {
+  EXPECT_EQ(parse_entropy("gdeflate"), Entropy::gdeflate);
+  EXPECT_EQ(parse_entropy("ans"), Entropy::ans);
+  EXPECT_FALSE(on_cpu(Entropy::ans));
+  EXPECT_THROW(parse_entropy("lz4"), std::invalid_argument);
+  std::vector<std::uint8_t> out;
+  EXPECT_THROW(entropy_encode(Entropy::gdeflate, std::vector<std::uint8_t>(8, 1), out), std::invalid_argument);
+
+  const Json values = {{"model", "tiny"}, {"tokens", 40}, {"calibration_tokens", 32}, {"generator", "gaussian"}};
+  test::MethodRun gpu_only = test::check_method("kv_compression", "kvtc", values, {{"entropy", "ans"}});
+  ASSERT_FALSE(gpu_only.support.ok);
+  EXPECT_NE(gpu_only.support.reason.find("GPU only"), std::string::npos) << gpu_only.support.reason;
+
+  test::MethodRun r = test::check_method("kv_compression", "kvtc", values, {{"sinks", 2}, {"window", 4}});
+  ASSERT_FALSE(r.check.failure) << *r.check.failure;
+  auto& m = dynamic_cast<KvCompressionMethod&>(*r.method);
+  std::vector<std::uint8_t> blob = m.blob_on_host(*r.ctx);
+  ASSERT_GT(blob.size(), kBlobHeaderBytes);
+  blob[kHeaderEntropyAt] = kNvcompFramed | static_cast<std::uint8_t>(Entropy::gdeflate);
+  const auto& problem = static_cast<const KvProblem&>(*r.problem);
+  const Calibrated cal = calibrate_artifact(problem, Settings(Params(with_defaults(r.info->params, Json::object()))));
+  KvTensor k = problem.keys, v = problem.values;
+  try {
+    decode_blob(blob, problem.rope, cal.art, k, v);
+    ADD_FAILURE() << "a GPU-framed blob was decoded on the CPU";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("nvCOMP's gdeflate"), std::string::npos) << e.what();
+  }
+}
+
+// The PCA fit is computed once per calibration set and mode in a process and reused by every ratio (and by
+// the prepared copies of one method); the plans still differ by ratio, and a fit from the cache is the fit.
+TEST(KvtcCalibration, TheFitIsReusedAcrossRatiosAndTheRecordSaysSo) {
+  const Json values = {{"model", "tiny"}, {"tokens", 64}, {"calibration_tokens", 48}, {"generator", "gaussian"},
+                       {"seed", 1234}};
+  const test::MethodRun r = test::check_method("kv_compression", "identity", values);
+  const auto& problem = static_cast<const KvProblem&>(*r.problem);
+  auto settings = [&](double ratio) {
+    return Settings(Params(with_defaults(Registry::instance().method("kvtc")->params,
+                                         {{"ratio", ratio}, {"mode", "paper"}})));
+  };
+  const Calibrated a = calibrate_artifact(problem, settings(2));
+  const Calibrated b = calibrate_artifact(problem, settings(2));
+  const Calibrated c = calibrate_artifact(problem, settings(8));
+  EXPECT_TRUE(b.fit_cached);
+  EXPECT_TRUE(c.fit_cached);
+  EXPECT_EQ(a.art.hash, b.art.hash);
+  EXPECT_NE(a.art.hash, c.art.hash);  // another ratio: another plan
+  ASSERT_EQ(a.art.keys.size(), c.art.keys.size());
+  for (std::size_t i = 0; i < a.art.keys.size(); ++i) EXPECT_EQ(a.art.keys[i].basis, c.art.keys[i].basis);
+  EXPECT_EQ(b.fit_s, a.fit_s);  // the fit's own time, not the cache lookup's
+  const Json m = metrics_json(c, EncodeStats{}, Entropy::none);
+  EXPECT_TRUE(m["calibration"]["fit_cached"].get<bool>());
+}
+
+// Each timed phase gets its own floor: compress reads the cache and writes the blob, decompress the reverse;
+// kvtc's projections add their FLOPs.
+TEST(KvFamily, PhasesHaveTheirOwnFloors) {
+  const Json values = {{"model", "tiny"}, {"tokens", 200}, {"calibration_tokens", 64}};  // 68 tokens coded
+  for (const char* method : {"identity", "kvtc"}) {
+    test::MethodRun r = test::check_method("kv_compression", method, values);
+    ASSERT_FALSE(r.check.failure) << *r.check.failure;
+    const auto& problem = static_cast<const KvProblem&>(*r.problem);
+    const auto& m = dynamic_cast<const KvCompressionMethod&>(*r.method);
+    const Floor f = Registry::instance().family("kv_compression")->floor(*r.problem, *r.method);
+    ASSERT_EQ(f.phases.size(), 2u) << method;
+    const double one_way = static_cast<double>(problem.original_bytes()) + static_cast<double>(m.sizes().blob_bytes);
+    EXPECT_DOUBLE_EQ(f.phases.at("compress").bytes, one_way);
+    EXPECT_DOUBLE_EQ(f.phases.at("decompress").bytes, one_way);
+    EXPECT_DOUBLE_EQ(f.bytes, 2 * one_way);
+    if (std::string(method) == "kvtc") {
+      EXPECT_GT(f.phases.at("compress").flops, 0);
+    } else {
+      EXPECT_EQ(f.phases.at("compress").flops, 0);
+    }
+  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "harness/registry.hpp"
+#include "methods/fp8_e4m3/fp8_format.hpp"
 #include "methods/kvtc/kvtc_quant.hpp"
 #include "workloads/kv_compression/blob.hpp"
 #include "workloads/kv_compression/method_base.hpp"
@@ -13,7 +14,7 @@
 namespace lrb {
 namespace {
 
-constexpr std::uint32_t kMagic = 0x3846564b;  // "KVF8"
+using fp8_e4m3::kMagic;
 
 class Fp8Cpu final : public CpuKvMethod {
  public:

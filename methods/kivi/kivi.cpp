@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "harness/registry.hpp"
+#include "methods/kivi/kivi_scheme.hpp"
 #include "methods/kvtc/kvtc_quant.hpp"
 #include "workloads/kv_compression/blob.hpp"
 #include "workloads/kv_compression/method_base.hpp"
@@ -20,18 +21,8 @@
 namespace lrb {
 namespace {
 
-constexpr std::uint32_t kMagic = 0x5649564b;  // "KVIV"
-
-struct Scheme {
-  bool keys_per_channel = true;  // kivi; int4_per_token: false
-  int bits = 2, group = 32, residual = 128;
-  kvtc::CodeType type() const { return bits == 2 ? kvtc::CodeType::int2 : bits == 4 ? kvtc::CodeType::int4 : kvtc::CodeType::int8; }
-  // Tokens quantized: the rest (the recent residual, and a key group's remainder) stay raw.
-  int quantized(int tokens) const {
-    const int q = std::max(0, tokens - residual);
-    return keys_per_channel ? q / group * group : q;
-  }
-};
+using kivi::kMagic;
+using kivi::Scheme;
 
 // The groups of one tensor: each a list of element indices into the tensor's data, in a fixed order.
 template <class F>
@@ -60,12 +51,7 @@ void for_each_group(const KvTensor& t, const Scheme& s, bool keys, int quantized
 
 class GroupQuantCpu : public CpuKvMethod {
  public:
-  GroupQuantCpu(const Params& p, bool kivi) {
-    s_.keys_per_channel = kivi;
-    s_.bits = static_cast<int>(p.integer("bits"));
-    s_.group = static_cast<int>(p.integer("group"));
-    s_.residual = kivi ? static_cast<int>(p.integer("residual")) : 0;
-  }
+  GroupQuantCpu(const Params& p, bool kivi) : s_(Scheme::of(p, kivi)) {}
 
   void prepare(const Problem& problem, ExecContext&) override {
     p_ = &static_cast<const KvProblem&>(problem);

@@ -1,6 +1,8 @@
 // kvtc: KV-cache transform coding (NVIDIA, arXiv 2511.01815), CPU path. prepare calibrates (RoPE removed,
 // mean, PCA, the bit plan) on the problem's calibration set, untimed, its time and artifact bytes reported
 // apart; compress and decompress are the timed phases (methods/kvtc/kvtc_codec.hpp).
+#include <fmt/format.h>
+
 #include "harness/registry.hpp"
 #include "methods/kvtc/kvtc_method.hpp"
 #include "workloads/kv_compression/method_base.hpp"
@@ -11,6 +13,12 @@ namespace {
 class KvtcCpu final : public CpuKvMethod {
  public:
   explicit KvtcCpu(const Params& params) : s_(params) {}
+
+  Support can_run(const Point&, Backend) const override {
+    if (!kvtc::on_cpu(s_.codec.entropy))
+      return Support::no(fmt::format("kvtc entropy '{}' is nvCOMP's, on the GPU only", kvtc::name_of(s_.codec.entropy)));
+    return Support::yes();
+  }
 
   void prepare(const Problem& problem, ExecContext&) override {
     p_ = &static_cast<const KvProblem&>(problem);
@@ -24,6 +32,10 @@ class KvtcCpu final : public CpuKvMethod {
   void decompress(ExecContext&) override { kvtc::decode_blob(blob_, p_->rope, cal_.art, keys_out_, values_out_); }
 
   std::vector<std::pair<int, int>> raw_tokens() const override { return kvtc::raw_ranges(p_->keys.tokens, s_.codec); }
+  double transform_flops() const override {
+    const auto [first, end] = kvtc::coded_range(p_->keys.tokens, s_.codec);
+    return kvtc::transform_flops(cal_, end - first);
+  }
 
   KvSizes measure_sizes(ExecContext&) override {
     KvSizes k;
@@ -59,8 +71,14 @@ LRBENCH_DECLARE_METHOD(
                  1.0, 1024.0, {}},
                 {"allocation", ParamType::string, "dp", "dp (the paper's) or greedy_seed (the seed's, no overhead)", {},
                  {}, {"dp", "greedy_seed"}},
-                {"entropy", ParamType::string, "none", "entropy stage over the payload", {}, {},
-                 {"none", "deflate", "zstd"}},
+                {"entropy", ParamType::string, "none",
+                 "entropy stage over the payload: none; deflate, zstd (CPU: libdeflate, libzstd; GPU: nvCOMP); "
+                 "gdeflate, ans (GPU only, nvCOMP)",
+                 {}, {}, {"none", "deflate", "zstd", "gdeflate", "ans"}},
+                {"cuda_kernel", ParamType::string, "fused",
+                 "CUDA path only: fused (per_head mode's v2 kernels, head_dim 32/64/128) or unfused (v1: RoPE kernel, "
+                 "cuBLASLt GEMM, quantize+pack kernel); docs/perf/kvtc.md",
+                 {}, {}, {"fused", "unfused"}},
                 {"sinks", ParamType::integer, 4, "first tokens kept raw (attention sinks)", 0.0, 1048576.0, {}},
                 {"window", ParamType::integer, 128, "last tokens kept raw (the recent window)", 0.0, 1048576.0, {}}},
      .traits = {.tolerance = MethodTraits::lossy},

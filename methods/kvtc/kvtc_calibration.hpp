@@ -36,9 +36,19 @@ struct CalibrationSettings {
   std::string allocation = "dp";     // dp | greedy_seed
 };
 
-// The streams of one tensor (keys: with_rope true, their RoPE removed first).
+// The streams of one tensor (keys: with_rope true, their RoPE removed first): fit_streams then plan_streams.
 std::vector<Stream> calibrate(const KvTensor& calib, bool with_rope, const RopeSpec& rope,
                               const CalibrationSettings& s);
+
+// The two halves of calibrate. fit_streams: mean and PCA basis of each stream from the first 3/4 of the
+// calibration tokens, and the last 1/4's coefficients (held out), without plans: what every ratio and
+// allocation shares (kvtc_method.cpp caches it). plan_streams: the streams with their plans for one setting.
+struct Fitted {
+  std::vector<Stream> streams;        // plans empty
+  std::vector<Eigen::MatrixXf> held;  // per stream: held-out coefficients [tokens x r]
+};
+Fitted fit_streams(const KvTensor& calib, bool with_rope, const RopeSpec& rope, Mode mode);
+std::vector<Stream> plan_streams(const Fitted& f, const CalibrationSettings& s);
 
 // Token t's vector of a stream, RoPE removed for keys (position t): [p] floats.
 void gather(const KvTensor& t, int token, const Stream& s, bool with_rope, const RopeSpec& rope, float* out);

@@ -214,6 +214,10 @@ void decode_blob(std::span<const std::uint8_t> blob, const RopeSpec& rope, const
                                          keys.head_dim));
   if (h.hash != a.hash || h.mode != static_cast<std::uint8_t>(a.mode))
     throw std::runtime_error("kvtc blob: made with another calibration artifact (hash or mode differs)");
+  if ((h.entropy & kNvcompFramed) && (h.entropy & 0x7F) <= static_cast<std::uint8_t>(Entropy::ans))
+    throw std::runtime_error(fmt::format("kvtc blob: payload coded by nvCOMP's {} in chunks (the CUDA path); this "
+                                         "CPU decoder reads none, deflate and zstd",
+                                         name_of(static_cast<Entropy>(h.entropy & 0x7F))));
   if (h.entropy > static_cast<std::uint8_t>(Entropy::zstd))
     throw std::runtime_error(fmt::format("kvtc blob: unknown entropy stage {}", h.entropy));
   if (h.sinks > (1u << 30) || h.window > (1u << 30))  // more than any cache: raw everywhere, but no int overflow

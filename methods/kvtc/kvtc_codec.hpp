@@ -37,6 +37,12 @@ std::size_t row_bytes(const Stream& s);
 // The blob's fixed header, as encode_blob writes it (the CUDA path writes the same bytes, so either path's
 // blob decodes on the other): the cache `shape` (keys), the artifact, and the payload's sizes.
 inline constexpr std::size_t kBlobHeaderBytes = 4 + 2 + 1 + 1 + 6 * 4 + 3 * 8;
+// Where the CUDA path patches the header: the entropy byte, and the stored payload size (u64, 8-aligned),
+// which only the device knows after an entropy stage (kvtc_nvcomp_cuda.cpp writes it there).
+inline constexpr std::size_t kHeaderEntropyAt = 7, kHeaderStoredBytesAt = 48;
+// The entropy byte of a payload coded by nvCOMP in chunks (0x80 | Entropy): the CUDA path's framing
+// (kernels/kv_compression/chunk_frame.cuh), which the CPU decoder refuses by name.
+inline constexpr std::uint8_t kNvcompFramed = 0x80;
 std::vector<std::uint8_t> blob_header(const KvTensor& shape, const Artifact& a, const CodecSettings& s,
                                       std::uint64_t payload_bytes, std::uint64_t stored_bytes);
 

@@ -14,7 +14,9 @@
 #include "harness/cuda/lt_gemm.hpp"
 #include "harness/registry.hpp"
 #include "kernels/kv_compression/kvtc.cuh"
+#include "kernels/kv_compression/kvtc_per_head.cuh"
 #include "methods/kvtc/kvtc_method.hpp"
+#include "methods/kvtc/kvtc_nvcomp.hpp"
 #include "workloads/kv_compression/device_data.hpp"
 
 namespace lrb::cuda {
@@ -24,11 +26,16 @@ namespace kk = kernels::kvtc;
 
 // One tensor's streams on the device.
 struct DeviceTensorPlan {
-  int streams = 0, p = 0, rmax = 0, max_row_bytes = 0;
+  int streams = 0, p = 0, rmax = 0, max_row_bytes = 0, max_groups = 0;
+  bool fused = false;  // per_head v2 kernels (kvtc_per_head.cuh) instead of v1's three stages
   DeviceBuffer<kk::DeviceStream> stream_table;
   DeviceBuffer<kk::DeviceGroup> groups;
   DeviceBuffer<float> mean;    // [S][p]
   DeviceBuffer<__half> basis;  // [S][rmax][p]: component c of stream s is the p-vector at (s, c)
+  // The fused kernels' basis: only the components up to each stream's last kept one ([S][r_used][p]): the
+  // rest are dropped by the plan, so projecting onto them is wasted work (at CR 16 per_head keeps 16 of 128).
+  DeviceBuffer<__half> used_basis;
+  int r_used = 0;
   GemmShape encode, decode;
   std::uint64_t payload_bytes = 0;
 
@@ -48,6 +55,7 @@ struct DeviceTensorPlan {
       kk::DeviceStream d;
       d.group_begin = static_cast<int>(gs.size());
       d.group_count = static_cast<int>(s.plan.groups.size());
+      max_groups = std::max(max_groups, d.group_count);
       d.components = s.r();
       int code_bit = 0;
       for (const auto& g : s.plan.groups) {
@@ -71,6 +79,14 @@ struct DeviceTensorPlan {
           b[(static_cast<std::size_t>(si) * rmax + c) * p + j] = __float2half(s.basis(j, c));
     }
     payload_bytes = at - payload_at;
+    r_used = 0;
+    for (const auto& s : ss) r_used = std::max(r_used, kvtc::used_components(s));
+    std::vector<__half> u(static_cast<std::size_t>(streams) * r_used * p, __float2half(0.0f));
+    for (int si = 0; si < streams; ++si)
+      for (int c = 0; c < std::min(r_used, ss[si].r()); ++c)
+        for (int j = 0; j < p; ++j)
+          u[(static_cast<std::size_t>(si) * r_used + c) * p + j] = b[(static_cast<std::size_t>(si) * rmax + c) * p + j];
+    if (!u.empty()) used_basis.upload(u.data(), u.size(), stream);
     stream_table.upload(table.data(), table.size(), stream);
     groups.upload(gs.data(), gs.size(), stream);
     mean.upload(m.data(), m.size(), stream);
@@ -90,6 +106,13 @@ struct DeviceTensorPlan {
     decode.stride_a = static_cast<long long>(rmax) * p, decode.stride_b = static_cast<long long>(rows) * decode.ldb;
     decode.stride_c = static_cast<long long>(rows) * p;
   }
+
+  kk::PerHeadTensor per_head() const {
+    kk::PerHeadTensor t;
+    t.streams = stream_table.data(), t.groups = groups.data(), t.mean = mean.data(), t.basis = used_basis.data();
+    t.rmax = r_used, t.max_groups = max_groups, t.max_row_bytes = max_row_bytes;
+    return t;
+  }
 };
 
 class KvtcCuda final : public CudaKvMethod {
@@ -98,9 +121,8 @@ class KvtcCuda final : public CudaKvMethod {
 
   Support can_run(const Point&, Backend) const override {
     if (s_.codec.entropy != kvtc::Entropy::none)
-      return Support::no(fmt::format("kvtc entropy '{}' on the GPU needs nvCOMP, not yet wired into the CUDA path "
-                                     "(the CPU path codes it with libdeflate/zstd)",
-                                     kvtc::name_of(s_.codec.entropy)));
+      if (const auto why = nvcomp_missing())
+        return Support::no(fmt::format("kvtc entropy '{}' on the GPU is nvCOMP's: {}", kvtc::name_of(s_.codec.entropy), *why));
     return Support::yes();
   }
 
@@ -122,13 +144,23 @@ class KvtcCuda final : public CudaKvMethod {
     stats_.header_bytes = kvtc::kBlobHeaderBytes;
     stats_.raw_bytes = 2 * raw_per_tensor;
     stats_.payload_bytes = stats_.stored_payload_bytes = payload;
-    const std::vector<std::uint8_t> header = kvtc::blob_header(k, cal_.art, s_.codec, payload, payload);
-    blob_size_ = header.size() + stats_.raw_bytes + payload;
+    std::vector<std::uint8_t> header = kvtc::blob_header(k, cal_.art, s_.codec, payload, payload);
+    // With an entropy stage the packed payload goes to a scratch buffer and nvCOMP's frame into the blob; the
+    // header says so (the CPU decoder refuses the frame by name) and its stored size is the device's to write.
+    if (s_.codec.entropy != kvtc::Entropy::none) {
+      plain_.allocate(std::max<std::uint64_t>(payload, 1));
+      stage_ = std::make_unique<NvcompStage>(s_.codec.entropy, plain_.data(), payload);
+      header[kvtc::kHeaderEntropyAt] = kvtc::kNvcompFramed | static_cast<std::uint8_t>(s_.codec.entropy);
+    }
+    const std::size_t head_and_raw = header.size() + stats_.raw_bytes;
+    blob_size_ = head_and_raw + (stage_ ? stage_->max_frame_bytes() : payload);
+    blob_capacity_ = blob_size_;
     blob_.allocate(blob_size_);
     LRB_CUDA_CHECK(cudaMemcpy(blob_.data(), header.data(), header.size(), cudaMemcpyHostToDevice));
     raw_keys_ = reinterpret_cast<__half*>(blob_.data() + header.size());
     raw_values_ = reinterpret_cast<__half*>(blob_.data() + header.size() + raw_per_tensor);
-    payload_ = blob_.data() + header.size() + stats_.raw_bytes;
+    payload_ = stage_ ? plain_.data() : blob_.data() + head_and_raw;
+    frame_ = blob_.data() + head_and_raw;
 
     int shared_limit = 0;
     LRB_CUDA_CHECK(cudaDeviceGetAttribute(&shared_limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
@@ -156,44 +188,91 @@ class KvtcCuda final : public CudaKvMethod {
     key_geo_.rope = true, key_geo_.interleaved = p_->rope.style == "interleaved", key_geo_.rotary_dims = rot;
     key_geo_.cos = cos_.data(), key_geo_.sin = sin_.data();
 
-    const std::size_t vectors = static_cast<std::size_t>(rows_) * k.layers * k.token_width();
-    const std::size_t coeffs = static_cast<std::size_t>(rows_) * std::max(keys_.streams * std::max(keys_.rmax, 1),
-                                                                          values_.streams * std::max(values_.rmax, 1));
-    x16_.allocate(std::max<std::size_t>(vectors, 1));
-    xhat_.allocate(std::max<std::size_t>(vectors, 1));
-    c32_.allocate(std::max<std::size_t>(coeffs, 1));
-    c16_.allocate(std::max<std::size_t>(coeffs, 1));
+    // Per tensor: the fused per_head kernels where they take the shape, else v1's three stages, whose
+    // intermediates (X, C, Xhat) are allocated only when some tensor needs them.
+    keys_.fused = s_.cuda_fused && kk::per_head_supported(key_geo_, keys_.per_head(), shared_limit);
+    values_.fused = s_.cuda_fused && kk::per_head_supported(geo_, values_.per_head(), shared_limit);
+    if (keys_.fused) kk::configure_per_head(key_geo_, keys_.per_head());
+    if (values_.fused) kk::configure_per_head(geo_, values_.per_head());
+    if (!keys_.fused || !values_.fused) {
+      const std::size_t vectors = static_cast<std::size_t>(rows_) * k.layers * k.token_width();
+      const std::size_t coeffs = static_cast<std::size_t>(rows_) * std::max(keys_.streams * std::max(keys_.rmax, 1),
+                                                                            values_.streams * std::max(values_.rmax, 1));
+      x16_.allocate(std::max<std::size_t>(vectors, 1));
+      xhat_.allocate(std::max<std::size_t>(vectors, 1));
+      c32_.allocate(std::max<std::size_t>(coeffs, 1));
+      c16_.allocate(std::max<std::size_t>(coeffs, 1));
+    }
     LRB_CUDA_CHECK(cudaStreamSynchronize(st));
     if (rows_ > 0)
-      for (DeviceTensorPlan* t : {&keys_, &values_}) {
-        plan_gemm(*ctx_, t->encode, t->basis.data(), x16_.data(), c32_.data());
-        plan_gemm(*ctx_, t->decode, t->basis.data(), c16_.data(), xhat_.data());
-      }
+      for (DeviceTensorPlan* t : {&keys_, &values_})
+        if (!t->fused) {
+          plan_gemm(*ctx_, t->encode, t->basis.data(), x16_.data(), c32_.data());
+          plan_gemm(*ctx_, t->decode, t->basis.data(), c16_.data(), xhat_.data());
+        }
   }
 
   void compress(ExecContext&) override {
     const cudaStream_t st = ctx_->stream();
     encode(const_cast<__half*>(k_.data()), raw_keys_, keys_, key_geo_, st);
     encode(const_cast<__half*>(v_.data()), raw_values_, values_, geo_, st);
+    if (stage_)
+      stage_->compress(frame_, reinterpret_cast<unsigned long long*>(blob_.data() + kvtc::kHeaderStoredBytesAt), st);
   }
   void decompress(ExecContext&) override {
     const cudaStream_t st = ctx_->stream();
+    if (stage_) stage_->decompress(frame_, st);
     decode(k_out_.data(), raw_keys_, keys_, key_geo_, st);
     decode(v_out_.data(), raw_values_, values_, geo_, st);
   }
 
+  // With an entropy stage, nvCOMP's part of each direction is timed apart too (phases entropy_compress and
+  // entropy_decompress): the stage's own throughput over the payload, which the whole phases hide.
+  std::vector<TimedPhase> phases() override {
+    std::vector<TimedPhase> p = CudaKvMethod::phases();
+    if (stage_) {
+      p.push_back({"entropy_compress", [this](ExecContext&) {
+                     stage_->compress(frame_, reinterpret_cast<unsigned long long*>(blob_.data() + kvtc::kHeaderStoredBytesAt),
+                                      ctx_->stream());
+                   }});
+      p.push_back({"entropy_decompress", [this](ExecContext&) { stage_->decompress(frame_, ctx_->stream()); }});
+    }
+    return p;
+  }
+
   std::vector<std::pair<int, int>> raw_tokens() const override { return kvtc::raw_ranges(p_->keys.tokens, s_.codec); }
+  double transform_flops() const override {
+    const auto [first, end] = kvtc::coded_range(p_->keys.tokens, s_.codec);
+    return kvtc::transform_flops(cal_, end - first);
+  }
   KvSizes measure_sizes(ExecContext&) override {
     KvSizes k;
-    k.blob_bytes = k.capacity_bytes = blob_size_;
+    if (stage_) {
+      // The frame's real size, as the device wrote it into the header; every chunk's status checked.
+      stage_->check(ctx_->stream());
+      std::uint64_t stored = 0;
+      LRB_CUDA_CHECK(cudaMemcpy(&stored, blob_.data() + kvtc::kHeaderStoredBytesAt, sizeof(stored), cudaMemcpyDeviceToHost));
+      stats_.stored_payload_bytes = stored;
+      blob_size_ = stats_.header_bytes + stats_.raw_bytes + stored;
+      k.before_entropy_bytes = stats_.header_bytes + stats_.raw_bytes + stats_.payload_bytes;
+    }
+    k.blob_bytes = blob_size_;
+    k.capacity_bytes = blob_capacity_;
     k.raw_token_bytes = stats_.raw_bytes;
     k.calibration_bytes = cal_.artifact_bytes;
     return k;
   }
-  Footprint footprint() const override { return {{{"blob", blob_size_}, {"calibration", cal_.artifact_bytes}}}; }
+  Footprint footprint() const override {
+    Footprint f{{{"blob", blob_capacity_}, {"calibration", cal_.artifact_bytes}}};
+    if (stage_) f.components["entropy_scratch"] = plain_.bytes();
+    return f;
+  }
   Json metrics() const override {
     Json m = kvtc::metrics_json(cal_, stats_, s_.codec.entropy);
+    if (stage_) m["entropy_stage"] = stage_->describe();
     m["gemm_plans"] = gemm_plans_json();
+    m["cuda_kernels"] = {{"keys", keys_.fused ? "per_head_fused_v2" : "unfused_v1"},
+                         {"values", values_.fused ? "per_head_fused_v2" : "unfused_v1"}};
     return m;
   }
 
@@ -202,6 +281,11 @@ class KvtcCuda final : public CudaKvMethod {
     kk::launch_copy_raw(cache, raw, positions_.data(), raw_count_, g, true, st);
     LRB_CUDA_CHECK_LAUNCH();
     if (rows_ == 0) return;
+    if (t.fused) {
+      kk::launch_per_head_encode(cache, g, t.per_head(), payload_, st);
+      LRB_CUDA_CHECK_LAUNCH();
+      return;
+    }
     kk::launch_prepare_vectors(cache, g, t.mean.data(), x16_.data(), st);
     LRB_CUDA_CHECK_LAUNCH();
     if (t.rmax == 0) return;  // nothing kept anywhere (an all-constant calibration set): rows of 0 bytes
@@ -214,6 +298,11 @@ class KvtcCuda final : public CudaKvMethod {
     kk::launch_copy_raw(cache, raw, positions_.data(), raw_count_, g, false, st);
     LRB_CUDA_CHECK_LAUNCH();
     if (rows_ == 0) return;
+    if (t.fused) {
+      kk::launch_per_head_decode(payload_, g, t.per_head(), cache, st);
+      LRB_CUDA_CHECK_LAUNCH();
+      return;
+    }
     if (t.rmax == 0) {
       LRB_CUDA_CHECK(cudaMemsetAsync(xhat_.data(), 0, xhat_.size() * sizeof(float), st));
     } else {
@@ -236,7 +325,11 @@ class KvtcCuda final : public CudaKvMethod {
   DeviceBuffer<__half> x16_, c16_;
   int rows_ = 0, raw_count_ = 0;
   __half *raw_keys_ = nullptr, *raw_values_ = nullptr;
-  std::uint8_t* payload_ = nullptr;
+  std::uint8_t* payload_ = nullptr;  // the packed rows: in the blob, or in plain_ before an entropy stage
+  std::uint8_t* frame_ = nullptr;    // the blob after header and raw tokens
+  DeviceBuffer<std::uint8_t> plain_;
+  std::unique_ptr<NvcompStage> stage_;
+  std::size_t blob_capacity_ = 0;
 };
 
 }  // namespace

@@ -13,7 +13,10 @@ Entropy parse_entropy(const std::string& name) {
   if (name == "none") return Entropy::none;
   if (name == "deflate") return Entropy::deflate;
   if (name == "zstd") return Entropy::zstd;
-  throw std::invalid_argument(fmt::format("kvtc entropy '{}': none, deflate or zstd on the CPU", name));
+  if (name == "gdeflate") return Entropy::gdeflate;
+  if (name == "ans") return Entropy::ans;
+  throw std::invalid_argument(
+      fmt::format("kvtc entropy '{}': none, deflate or zstd (CPU and GPU), gdeflate or ans (GPU, nvCOMP)", name));
 }
 
 const char* name_of(Entropy e) {
@@ -21,6 +24,8 @@ const char* name_of(Entropy e) {
     case Entropy::none: return "none";
     case Entropy::deflate: return "deflate";
     case Entropy::zstd: return "zstd";
+    case Entropy::gdeflate: return "gdeflate";
+    case Entropy::ans: return "ans";
   }
   return "?";
 }
@@ -54,8 +59,10 @@ void entropy_encode(Entropy e, std::span<const std::uint8_t> payload, std::vecto
       out.resize(at + n);
       return;
     }
+    case Entropy::gdeflate:
+    case Entropy::ans: break;
   }
-  throw std::invalid_argument("kvtc: unknown entropy stage");
+  throw std::invalid_argument(fmt::format("kvtc: entropy stage '{}' has no CPU coder (nvCOMP, GPU only)", name_of(e)));
 }
 
 void entropy_decode(Entropy e, std::span<const std::uint8_t> coded, std::size_t expected,
@@ -85,8 +92,10 @@ void entropy_decode(Entropy e, std::span<const std::uint8_t> coded, std::size_t 
                                              ZSTD_isError(n) ? ZSTD_getErrorName(n) : fmt::format("{} of {} bytes", n, expected)));
       return;
     }
+    case Entropy::gdeflate:
+    case Entropy::ans: break;
   }
-  throw std::runtime_error("kvtc blob: unknown entropy stage");
+  throw std::runtime_error(fmt::format("kvtc blob: entropy stage '{}' has no CPU decoder", name_of(e)));
 }
 
 }  // namespace lrb::kvtc

@@ -277,6 +277,17 @@ class KvCompressionFamily final : public TaskFamily {
     // Compress reads the cache and writes the blob; decompress reads the blob and writes the cache.
     f.bytes = 2.0 * static_cast<double>(p.original_bytes()) + 2.0 * static_cast<double>(m.sizes().blob_bytes);
     f.note = "compress + decompress: fp16 cache read and written once, blob written and read once";
+    const double one_way = static_cast<double>(p.original_bytes()) + static_cast<double>(m.sizes().blob_bytes);
+    const double flops = m.transform_flops();
+    f.flops = 2 * flops;
+    if (flops > 0) f.note += "; the projections' FLOPs (2 x tokens x p x components kept, per stream and direction)";
+    f.phases["compress"] = {one_way, flops};    // cache read, blob written
+    f.phases["decompress"] = {one_way, flops};  // blob read, cache written
+    if (m.sizes().before_entropy_bytes > 0) {    // an entropy stage timed apart: its payload in, its output out
+      const double stage = static_cast<double>(m.sizes().before_entropy_bytes) + static_cast<double>(m.sizes().blob_bytes);
+      f.phases["entropy_compress"] = {stage, 0};
+      f.phases["entropy_decompress"] = {stage, 0};
+    }
     return f;
   }
 

@@ -44,6 +44,9 @@ class KvCompressionMethod : public Method {
     if (!measured_) throw std::logic_error("kv_compression: blob sizes read before the post-run hook");
     return sizes_;
   }
+  // FLOPs one compress (and one decompress) must do beyond moving bytes: a transform coder's projections
+  // (kvtc: 2 x coded tokens x p x r per stream). The family's floor counts them against the GEMM ceiling.
+  virtual double transform_flops() const { return 0; }
   // The blob's bytes on the host (the CUDA/CPU test compares them where the blob is deterministic).
   virtual std::vector<std::uint8_t> blob_on_host(ExecContext& ctx) = 0;
 

@@ -1,0 +1,41 @@
+#pragma once
+// kvtc per_head mode, fused (v2, docs/perf/kvtc.md): one kernel per direction and tensor, each block a
+// (layer, head) stream and tiles of 64 coded tokens; the stream's basis stays in shared memory, the cache is
+// read once and the payload written once.
+//   encode: 64 head vectors loaded (16-byte loads), keys' RoPE undone and the mean subtracted in shared
+//     memory, projected on tensor cores (WMMA 16x16x16, fp16 operands, fp32 accumulation), then each warp
+//     quantizes and packs its own 16 rows (group_quant.cuh: the CPU reference's float operations) and
+//     writes them;
+//   decode: the mirror image: rows unpacked and dequantized to fp16 coefficients (dropped and padding 0),
+//     projected back on tensor cores, the mean added, RoPE re-applied, rounded to fp16 and stored with
+//     16-byte stores.
+// Shapes: head_dim 32, 64 or 128 (per_head_supported); anything else takes the unfused v1 path (kvtc.cuh).
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kv_compression/kvtc.cuh"
+
+namespace lrb::kernels::kvtc {
+
+struct PerHeadTensor {
+  const DeviceStream* streams = nullptr;  // [layers x heads]
+  const DeviceGroup* groups = nullptr;
+  const float* mean = nullptr;            // [S][head_dim]
+  const __half* basis = nullptr;          // [S][rmax][head_dim]
+  int rmax = 0, max_groups = 0, max_row_bytes = 0;
+};
+
+// Whether the fused kernels take this geometry and plan (head_dim, shared memory within `smem_limit`).
+bool per_head_supported(const CacheGeometry& g, const PerHeadTensor& t, int smem_limit);
+// Untimed, once in prepare: raises the kernels' dynamic shared-memory limit for this plan.
+void configure_per_head(const CacheGeometry& g, const PerHeadTensor& t);
+
+void launch_per_head_encode(const __half* cache, const CacheGeometry& g, const PerHeadTensor& t,
+                            std::uint8_t* payload, cudaStream_t stream);
+void launch_per_head_decode(const std::uint8_t* payload, const CacheGeometry& g, const PerHeadTensor& t,
+                            __half* cache, cudaStream_t stream);
+
+}  // namespace lrb::kernels::kvtc
