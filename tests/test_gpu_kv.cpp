@@ -4,6 +4,7 @@
 // decoder; and every baseline's blob byte for byte against its CPU path's. Without a GPU each test skips.
 #include <gtest/gtest.h>
 
+#include "harness/check.hpp"
 #include "methods/kvtc/kvtc_codec.hpp"
 #include "methods/kvtc/kvtc_method.hpp"
 #include "tests/support/gpu.hpp"
@@ -75,6 +76,14 @@ TEST_P(KvtcPerHeadFused, MatchesTheCpuPathAndTheUnfusedKernelsAndDecodesOnTheCpu
         host(r, k) = static_cast<float>(t.data[static_cast<std::size_t>(r * host.cols() + k)]);
     EXPECT_LT(rel(host, gpu), 2e-3) << (which == 0 ? "keys" : "values") << ": the CPU's decoding of the CUDA blob";
   }
+
+  // And the reverse: the CPU's blob through the fused CUDA decoder.
+  mf.blob_from_host(*fused.ctx, mc.blob_on_host(*cpu.ctx));
+  mf.decompress(*fused.ctx);
+  fused.ctx->synchronize();
+  const std::vector<HostOutput> back = download_outputs(mf, *fused.ctx);
+  for (std::size_t i = 0; i < 2; ++i)
+    EXPECT_LT(rel(back[i].values, cpu.check.outputs[i].values), 2e-3) << back[i].name << ": the CPU blob on the GPU";
 }
 
 INSTANTIATE_TEST_SUITE_P(Gpu, KvtcPerHeadFused,

@@ -3,7 +3,10 @@
 // the restored cache in guarded output buffers (included by *_cuda.cpp files only).
 #include <cuda_fp16.h>
 
+#include <stdexcept>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "harness/cuda/cuda_context.hpp"
 #include "harness/cuda/device_buffer.hpp"
@@ -21,6 +24,13 @@ class CudaKvMethod : public KvCompressionMethod {
     LRB_CUDA_CHECK(cudaMemcpyAsync(out.data(), blob_.data(), blob_size_, cudaMemcpyDeviceToHost, ctx_->stream()));
     ctx_->synchronize();
     return out;
+  }
+  void blob_from_host(ExecContext&, const std::vector<std::uint8_t>& blob) override {
+    if (blob.size() > blob_.size())
+      throw std::invalid_argument(fmt::format("blob of {} bytes for a device blob of {}", blob.size(), blob_.size()));
+    LRB_CUDA_CHECK(cudaMemcpyAsync(blob_.data(), blob.data(), blob.size(), cudaMemcpyHostToDevice, ctx_->stream()));
+    ctx_->synchronize();
+    blob_size_ = blob.size();
   }
 
  protected:

@@ -49,6 +49,9 @@ class KvCompressionMethod : public Method {
   virtual double transform_flops() const { return 0; }
   // The blob's bytes on the host (the CUDA/CPU test compares them where the blob is deterministic).
   virtual std::vector<std::uint8_t> blob_on_host(ExecContext& ctx) = 0;
+  // The reverse, for the cross-path tests: replaces the blob with `blob` (made by another path of the same
+  // method, on the same problem and settings), so that decompress() decodes it. Prepared methods only.
+  virtual void blob_from_host(ExecContext& ctx, const std::vector<std::uint8_t>& blob) = 0;
 
  protected:
   virtual KvSizes measure_sizes(ExecContext& ctx) = 0;
@@ -63,6 +66,7 @@ class CpuKvMethod : public KvCompressionMethod {
  public:
   std::vector<OutputView> outputs() override { return {view("keys", keys_out_), view("values", values_out_)}; }
   std::vector<std::uint8_t> blob_on_host(ExecContext&) override { return blob_; }
+  void blob_from_host(ExecContext&, const std::vector<std::uint8_t>& blob) override { blob_ = blob; }
 
  protected:
   void allocate_outputs(const KvProblem& p) {
