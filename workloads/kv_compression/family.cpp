@@ -10,6 +10,7 @@
 
 #include "harness/registry.hpp"
 #include "workloads/common/fidelity.hpp"
+#include "workloads/common/parallel.hpp"
 #include "workloads/kv_compression/generators.hpp"
 #include "workloads/kv_compression/method_base.hpp"
 #include "workloads/kv_compression/problem.hpp"
@@ -214,19 +215,23 @@ class KvCompressionFamily final : public TaskFamily {
     const float* kr = out[0].values.data();
     const float* vr = out[1].values.data();
     const int L = p.keys.layers, T = p.keys.tokens, H = p.keys.heads, D = p.keys.head_dim;
+    // Per layer in parallel (a 4096-token Llama-2-7B cache is 1G elements), merged in layer order: the same
+    // sums whatever the thread count.
+    std::vector<ErrorAccumulator> kls(L), vls(L);
+    parallel_for(static_cast<std::size_t>(L), [&](std::size_t l) {
+      const std::size_t begin = p.keys.index(static_cast<int>(l), 0, 0, 0), end = begin + static_cast<std::size_t>(T) * H * D;
+      for (std::size_t i = begin; i < end; ++i) {
+        kls[l].add(kr[i], to_d(p.keys.data[i]));
+        vls[l].add(vr[i], to_d(p.values.data[i]));
+      }
+    });
     Json k_layers = Json::array(), v_layers = Json::array();
     ErrorAccumulator k_all, v_all;
     for (int l = 0; l < L; ++l) {
-      ErrorAccumulator kl, vl;
-      const std::size_t begin = p.keys.index(l, 0, 0, 0), end = begin + static_cast<std::size_t>(T) * H * D;
-      for (std::size_t i = begin; i < end; ++i) {
-        kl.add(kr[i], to_d(p.keys.data[i]));
-        vl.add(vr[i], to_d(p.values.data[i]));
-      }
-      k_layers.push_back(kl.rel_error());
-      v_layers.push_back(vl.rel_error());
-      k_all.merge(kl);
-      v_all.merge(vl);
+      k_layers.push_back(kls[l].rel_error());
+      v_layers.push_back(vls[l].rel_error());
+      k_all.merge(kls[l]);
+      v_all.merge(vls[l]);
     }
     ErrorAccumulator both = k_all;
     both.merge(v_all);
@@ -325,12 +330,15 @@ class KvCompressionFamily final : public TaskFamily {
     const double flops_per_layer = 4.0 * H * Q * T * D * 2;
     int layer_step = 1;
     while (flops_per_layer * L / layer_step > options.max_reference_flops && layer_step < L) ++layer_step;
-    ErrorAccumulator out_err;
-    double kl_sum = 0;
-    std::int64_t kl_n = 0;
-    std::vector<double> s(T), s2(T), o(D), o2(D);
+    // Layers in parallel, each with its own sums, merged in layer order (deterministic).
+    std::vector<int> layers;
+    for (int l = 0; l < L; l += layer_step) layers.push_back(l);
+    std::vector<ErrorAccumulator> errs(layers.size());
+    std::vector<double> kls(layers.size(), 0.0);
     const double inv = 1.0 / std::sqrt(static_cast<double>(D));
-    for (int l = 0; l < L; l += layer_step)
+    parallel_for(layers.size(), [&](std::size_t li) {
+      const int l = layers[li];
+      std::vector<double> s(T), s2(T), o(D), o2(D);
       for (int h = 0; h < H; ++h)
         for (int q = 0; q < Q; ++q) {
           const Half* qv = &p.queries.data[p.queries.index(l, q, h, 0)];
@@ -366,10 +374,14 @@ class KvCompressionFamily final : public TaskFamily {
               o2[d] += pb * to_d(v2[d]);
             }
           }
-          for (int d = 0; d < D; ++d) out_err.add(o2[d], o[d]);
-          kl_sum += kl;
-          ++kl_n;
+          for (int d = 0; d < D; ++d) errs[li].add(o2[d], o[d]);
+          kls[li] += kl;
         }
+    });
+    ErrorAccumulator out_err;
+    double kl_sum = 0;
+    for (std::size_t li = 0; li < layers.size(); ++li) out_err.merge(errs[li]), kl_sum += kls[li];
+    const std::int64_t kl_n = static_cast<std::int64_t>(layers.size()) * H * Q;
     Json a = {{"output_rel_error", out_err.rel_error()},
               {"output_cosine", out_err.cosine()},
               {"kl_mean", kl_n ? kl_sum / kl_n : 0.0},
