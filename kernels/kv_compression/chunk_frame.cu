@@ -5,7 +5,7 @@
 namespace lrb::kernels::chunk_frame {
 namespace {
 
-constexpr int kScanThreads = 1024;
+constexpr int kScanThreads = 256;  // 1024 ran out of registers for the scan (cudaErrorLaunchOutOfResources)
 constexpr int kCopyThreads = 256;
 
 __host__ __device__ constexpr unsigned long long align16(unsigned long long x) { return (x + 15) & ~15ull; }
@@ -46,7 +46,7 @@ __device__ void scan_offsets(int n, unsigned long long start, SizeOf size_of, Em
   }
 }
 
-__global__ void compact_layout(const std::size_t* __restrict__ sizes, int n, std::uint32_t chunk_bytes,
+__global__ void __launch_bounds__(kScanThreads) compact_layout(const std::size_t* __restrict__ sizes, int n, std::uint32_t chunk_bytes,
                                std::uint8_t* __restrict__ frame, unsigned long long* __restrict__ offsets,
                                unsigned long long* __restrict__ total) {
   const unsigned long long start = data_start(frame, n);
@@ -79,7 +79,7 @@ __global__ void compact_copy(const void* const* __restrict__ slots, const std::s
     for (unsigned long long b = size + threadIdx.x; b < align16(size); b += blockDim.x) dst[b] = 0;
 }
 
-__global__ void locate(const std::uint8_t* __restrict__ frame, int n, const void** __restrict__ ptrs,
+__global__ void __launch_bounds__(kScanThreads) locate(const std::uint8_t* __restrict__ frame, int n, const void** __restrict__ ptrs,
                        std::size_t* __restrict__ sizes) {
   __shared__ unsigned long long end;
   scan_offsets(

@@ -22,16 +22,16 @@ __host__ __device__ constexpr int round_up(int x, int m) { return (x + m - 1) / 
 
 // Shared memory of one block (byte offsets, each region 128-byte aligned for WMMA's 32-byte rule).
 struct Layout {
-  int ldx, ldf, row_words;  // halfs per row of X / C16, floats per row of C / Xhat, words per packed row
+  int ldx, ldf, ldb, row_words;  // halfs per row of X / C16 and of the basis, floats per row of C / Xhat, words per row
   int groups, mean, basis, x, f, rows, total;
   __host__ __device__ Layout(int D, int rmax, int max_groups, int max_row_bytes) {
     const int rpad = round_up(rmax, 16);
-    ldx = D + 8, ldf = D + 4;
+    ldx = D + 8, ldf = D + 4, ldb = D + 8;  // +8 halfs: rows 16 bytes apart in the banks (WMMA loads)
     row_words = (max_row_bytes + 3) / 4 + 2;
     groups = 0;
     mean = round_up(groups + max_groups * static_cast<int>(sizeof(DeviceGroup)), 128);
     basis = round_up(mean + D * static_cast<int>(sizeof(float)), 128);
-    x = round_up(basis + rpad * D * 2, 128);
+    x = round_up(basis + rpad * ldb * 2, 128);
     f = round_up(x + kTileRows * ldx * 2, 128);
     rows = round_up(f + kTileRows * ldf * 4, 128);
     total = round_up(rows + (kThreads / 32) * kRowsPerPass * row_words * 4, 128);
@@ -53,7 +53,7 @@ __device__ void load_stream(const PerHeadTensor& t, const DeviceStream& st, int 
     const int c = idx / (D / 8), j = idx % (D / 8) * 8;
     uint4 v = make_uint4(0, 0, 0, 0);
     if (c < t.rmax) v = *reinterpret_cast<const uint4*>(b + c * D + j);
-    *reinterpret_cast<uint4*>(bs + c * D + j) = v;
+    *reinterpret_cast<uint4*>(bs + c * L.ldb + j) = v;
   }
 }
 
@@ -138,7 +138,7 @@ __global__ void __launch_bounds__(kThreads) per_head_encode(const __half* __rest
     __syncthreads();
     // 3. C = X B^T on tensor cores: each warp its 16 rows, every column tile (B^T's tile (k, n) is the
     //    column-major view of the basis rows n).
-    warp_gemm<wmma::col_major>(xs + warp * 16 * L.ldx, L.ldx, D / 16, bs, D, 16, 16 * D, rpad / 16,
+    warp_gemm<wmma::col_major>(xs + warp * 16 * L.ldx, L.ldx, D / 16, bs, L.ldb, 16, 16 * L.ldb, rpad / 16,
                                fs + warp * 16 * L.ldf, L.ldf);
     __syncwarp();
     // 4. Quantize and pack the warp's rows, 4 at a time (8 lanes each), and store them.
@@ -231,7 +231,7 @@ __global__ void __launch_bounds__(kThreads) per_head_decode(const std::uint8_t* 
       __syncwarp();
     }
     // 2. Xhat = C16 B on tensor cores, the warp's 16 rows.
-    warp_gemm<wmma::row_major>(cs + warp * 16 * L.ldx, L.ldx, rpad / 16, bs, D, 16 * D, 16, D / 16,
+    warp_gemm<wmma::row_major>(cs + warp * 16 * L.ldx, L.ldx, rpad / 16, bs, L.ldb, 16 * L.ldb, 16, D / 16,
                                fs + warp * 16 * L.ldf, L.ldf);
     __syncwarp();
     // 3. Mean added and RoPE re-applied (pairs), rounded to fp16 into the warp's rows of cs (done with them).
@@ -275,20 +275,17 @@ bool with_head_dim(int D, F&& f) {
   }
 }
 
-// Blocks per stream: enough blocks in all to fill the GPU a few times over, each looping over its tiles.
+// A block per (stream, tile of 64 tokens): enough blocks in flight to hide the loads' latency (v2's first
+// form gave each block a stream's 14 tiles in turn: 4.4 ms where 0.2 was the floor, on an H200); each block
+// reads its stream's basis again, from L2.
 dim3 grid_of(const CacheGeometry& g) {
   const int streams = g.layers * g.heads, tiles = (g.coded + kTileRows - 1) / kTileRows;
-  static const int sms = [] {
-    int n = 0, device = 0;
-    cudaGetDevice(&device);
-    cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, device);
-    return n > 0 ? n : 132;
-  }();
-  const int per_stream = std::max(1, std::min(tiles, (4 * sms + streams - 1) / streams));
-  return dim3(per_stream, streams);
+  return dim3(std::max(1, tiles), streams);
 }
 
 }  // namespace
+
+int per_head_shared_bytes(const CacheGeometry& g, const PerHeadTensor& t) { return layout_of(g, t).total; }
 
 bool per_head_supported(const CacheGeometry& g, const PerHeadTensor& t, int smem_limit) {
   if (!g.per_head || (g.head_dim != 32 && g.head_dim != 64 && g.head_dim != 128)) return false;

@@ -30,7 +30,10 @@ struct PerHeadTensor {
 
 // Whether the fused kernels take this geometry and plan (head_dim, shared memory within `smem_limit`).
 bool per_head_supported(const CacheGeometry& g, const PerHeadTensor& t, int smem_limit);
-// Untimed, once in prepare: raises the kernels' dynamic shared-memory limit for this plan.
+// Dynamic shared memory the kernels take for this plan.
+int per_head_shared_bytes(const CacheGeometry& g, const PerHeadTensor& t);
+// Untimed, once in prepare: raises the kernels' dynamic shared-memory limit to this plan's (call it with the
+// largest plan the kernels will run: the limit is per kernel, not per launch).
 void configure_per_head(const CacheGeometry& g, const PerHeadTensor& t);
 
 void launch_per_head_encode(const __half* cache, const CacheGeometry& g, const PerHeadTensor& t,
