@@ -27,6 +27,7 @@ ErrorTable measure_errors(const Eigen::MatrixXf& C) {
     parallel_for(static_cast<std::size_t>(slots), [&](std::size_t slot) {
       const int b = static_cast<int>(slot) * s, len = std::min(s, p - b);
       std::vector<float> x(len), y(len);
+      std::vector<std::uint8_t> codes(len);
       for (std::size_t ti = 0; ti < std::size(kCodeTypes); ++ti) {
         const CodeType t = kCodeTypes[ti];
         double sum = 0;
@@ -36,8 +37,8 @@ ErrorTable measure_errors(const Eigen::MatrixXf& C) {
             for (float v : x) sum += static_cast<double>(v) * v;
             continue;
           }
-          const GroupCodes g = quantize_group(x, t);
-          dequantize_group(g.shift, g.scale, g.codes, t, y);
+          const GroupParams g = quantize_group_into(x, t, codes);
+          dequantize_group(g.shift, g.scale, codes, t, y);
           for (int j = 0; j < len; ++j) sum += static_cast<double>(x[j] - y[j]) * (x[j] - y[j]);
         }
         err[si][ti][slot] = n > 0 ? sum / n : 0.0;

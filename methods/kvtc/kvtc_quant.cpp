@@ -116,8 +116,9 @@ namespace {
 float top_of(CodeType t) { return t == CodeType::fp8 ? 448.0f : static_cast<float>((1 << bits_of(t)) - 1); }
 }  // namespace
 
-GroupCodes quantize_group(std::span<const float> x, CodeType t) {
-  GroupCodes g;
+GroupParams quantize_group_into(std::span<const float> x, CodeType t, std::span<std::uint8_t> codes) {
+  if (codes.size() != x.size()) throw std::invalid_argument("kvtc: codes for a group of another size");
+  GroupParams g;
   if (t == CodeType::dropped || x.empty()) return g;
   for (float v : x)
     if (!std::isfinite(v)) throw std::invalid_argument("kvtc: non-finite value to quantize");
@@ -127,12 +128,20 @@ GroupCodes quantize_group(std::span<const float> x, CodeType t) {
   const float span = *mx - shift;
   g.scale = span > 0 ? fp16_round_up(span / top_of(t)) : 0;
   const float scale = fp16_value(g.scale);
-  g.codes.resize(x.size());
   const float top = top_of(t);
   for (std::size_t i = 0; i < x.size(); ++i) {
     const float y = scale > 0 ? std::clamp((x[i] - shift) / scale, 0.0f, top) : 0.0f;
-    g.codes[i] = t == CodeType::fp8 ? fp8_e4m3_encode(y) : static_cast<std::uint8_t>(std::lrint(y));
+    codes[i] = t == CodeType::fp8 ? fp8_e4m3_encode(y) : static_cast<std::uint8_t>(std::lrint(y));
   }
+  return g;
+}
+
+GroupCodes quantize_group(std::span<const float> x, CodeType t) {
+  GroupCodes g;
+  if (t == CodeType::dropped || x.empty()) return g;
+  g.codes.resize(x.size());
+  const GroupParams p = quantize_group_into(x, t, g.codes);
+  g.shift = p.shift, g.scale = p.scale;
   return g;
 }
 

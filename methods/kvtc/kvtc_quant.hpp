@@ -35,6 +35,12 @@ struct GroupCodes {
   std::vector<std::uint8_t> codes;
 };
 GroupCodes quantize_group(std::span<const float> x, CodeType t);
+// The same into `codes` (x.size() of them), without allocating: the plan's error tables quantize every aligned
+// slot of every held-out token at every type (per_head: ~150M groups for Llama-2-7B).
+struct GroupParams {
+  std::uint16_t shift = 0, scale = 0;
+};
+GroupParams quantize_group_into(std::span<const float> x, CodeType t, std::span<std::uint8_t> codes);
 // Writes the decoded values of `codes` (shift + value(code) x scale) into `out`.
 void dequantize_group(std::uint16_t shift, std::uint16_t scale, std::span<const std::uint8_t> codes, CodeType t,
                       std::span<float> out);
