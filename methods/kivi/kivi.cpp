@@ -49,6 +49,84 @@ void for_each_group(const KvTensor& t, const Scheme& s, bool keys, int quantized
       }
 }
 
+}  // namespace
+
+namespace kivi {
+
+void encode_blob(const KvTensor& keys, const KvTensor& values, const Scheme& s, std::vector<std::uint8_t>& blob) {
+  blob.clear();
+  const int q = s.quantized(keys.tokens);
+  BlobWriter w(blob);
+  w.put(KvBlobHeader{kMagic, static_cast<std::uint32_t>(keys.layers), static_cast<std::uint32_t>(keys.tokens),
+                     static_cast<std::uint32_t>(keys.heads), static_cast<std::uint32_t>(keys.head_dim)});
+  for (std::uint32_t v : {static_cast<std::uint32_t>(s.keys_per_channel), static_cast<std::uint32_t>(s.bits),
+                          static_cast<std::uint32_t>(s.group), static_cast<std::uint32_t>(q)})
+    w.put(v);
+  std::vector<std::uint8_t> codes;
+  std::vector<float> x;
+  for (int which = 0; which < 2; ++which) {
+    const KvTensor& t = which == 0 ? keys : values;
+    codes.clear();
+    kvtc::BitWriter bits(codes);
+    for_each_group(t, s, which == 0, q, [&](const std::vector<std::size_t>& idx) {
+      x.resize(idx.size());
+      for (std::size_t i = 0; i < idx.size(); ++i) x[i] = static_cast<float>(t.data[idx[i]]);
+      const kvtc::GroupCodes g = kvtc::quantize_group(x, s.type());
+      w.put(g.shift), w.put(g.scale);
+      for (std::uint8_t c : g.codes) bits.put(c, s.bits);
+    });
+    bits.finish();
+    w.put_bytes(codes.data(), codes.size());
+    for (int l = 0; l < t.layers; ++l)
+      for (int tok = q; tok < t.tokens; ++tok) w.put_bytes(&t.data[t.index(l, tok, 0, 0)], t.token_width() * sizeof(Half));
+  }
+}
+
+void decode_blob(std::span<const std::uint8_t> blob, const Scheme& s, KvTensor& keys, KvTensor& values) {
+  BlobReader r(blob);
+  const auto h = r.get<KvBlobHeader>();
+  if (h.magic != kMagic) throw std::runtime_error("kivi blob: not a kivi/int4_per_token blob (format tag)");
+  h.expect_shape_of(keys, "kivi");
+  const auto per_channel = r.get<std::uint32_t>(), bits = r.get<std::uint32_t>(), group = r.get<std::uint32_t>(),
+             q = r.get<std::uint32_t>();
+  if (per_channel != static_cast<std::uint32_t>(s.keys_per_channel) || bits != static_cast<std::uint32_t>(s.bits) ||
+      group != static_cast<std::uint32_t>(s.group) || q != static_cast<std::uint32_t>(s.quantized(keys.tokens)))
+    throw std::runtime_error(fmt::format("kivi blob: scheme {}/{} bits/group {}/{} quantized tokens differs from the "
+                                         "method's", per_channel, bits, group, q));
+  std::vector<float> y;
+  std::vector<std::uint8_t> codes;
+  for (int which = 0; which < 2; ++which) {
+    KvTensor& t = which == 0 ? keys : values;
+    std::vector<std::pair<std::uint16_t, std::uint16_t>> params;
+    std::size_t values_coded = 0;
+    for_each_group(t, s, which == 0, static_cast<int>(q), [&](const std::vector<std::size_t>& idx) {
+      const auto shift = r.get<std::uint16_t>(), scale = r.get<std::uint16_t>();
+      params.emplace_back(shift, scale);
+      values_coded += idx.size();
+    });
+    const std::size_t code_bytes = (values_coded * s.bits + 7) / 8;
+    kvtc::BitReader br(std::span<const std::uint8_t>(r.take(code_bytes), code_bytes));
+    std::size_t k = 0;
+    for_each_group(t, s, which == 0, static_cast<int>(q), [&](const std::vector<std::size_t>& idx) {
+      codes.resize(idx.size());
+      for (auto& c : codes) c = static_cast<std::uint8_t>(br.get(s.bits));
+      y.resize(idx.size());
+      kvtc::dequantize_group(params[k].first, params[k].second, codes, s.type(), y);
+      ++k;
+      for (std::size_t i = 0; i < idx.size(); ++i) t.data[idx[i]] = to_half(y[i]);
+    });
+    for (int l = 0; l < t.layers; ++l)
+      for (int tok = static_cast<int>(q); tok < t.tokens; ++tok) {
+        const std::size_t n = t.token_width() * sizeof(Half);
+        std::memcpy(&t.data[t.index(l, tok, 0, 0)], r.take(n), n);
+      }
+  }
+}
+
+}  // namespace kivi
+
+namespace {
+
 class GroupQuantCpu : public CpuKvMethod {
  public:
   GroupQuantCpu(const Params& p, bool kivi) : s_(Scheme::of(p, kivi)) {}
@@ -64,77 +142,9 @@ class GroupQuantCpu : public CpuKvMethod {
     return {{q, p_->keys.tokens}};
   }
 
-  void compress(ExecContext&) override {
-    const int q = s_.quantized(p_->keys.tokens);
-    BlobWriter w(blob_);
-    w.put(KvBlobHeader{kMagic, static_cast<std::uint32_t>(p_->keys.layers), static_cast<std::uint32_t>(p_->keys.tokens),
-                       static_cast<std::uint32_t>(p_->keys.heads), static_cast<std::uint32_t>(p_->keys.head_dim)});
-    for (std::uint32_t v : {static_cast<std::uint32_t>(s_.keys_per_channel), static_cast<std::uint32_t>(s_.bits),
-                            static_cast<std::uint32_t>(s_.group), static_cast<std::uint32_t>(q)})
-      w.put(v);
-    std::vector<std::uint8_t> codes;
-    std::vector<float> x;
-    for (int which = 0; which < 2; ++which) {
-      const KvTensor& t = which == 0 ? p_->keys : p_->values;
-      codes.clear();
-      kvtc::BitWriter bits(codes);
-      for_each_group(t, s_, which == 0, q, [&](const std::vector<std::size_t>& idx) {
-        x.resize(idx.size());
-        for (std::size_t i = 0; i < idx.size(); ++i) x[i] = static_cast<float>(t.data[idx[i]]);
-        const kvtc::GroupCodes g = kvtc::quantize_group(x, s_.type());
-        w.put(g.shift), w.put(g.scale);
-        for (std::uint8_t c : g.codes) bits.put(c, s_.bits);
-      });
-      bits.finish();
-      w.put_bytes(codes.data(), codes.size());
-      for (int l = 0; l < t.layers; ++l)
-        for (int tok = q; tok < t.tokens; ++tok) w.put_bytes(&t.data[t.index(l, tok, 0, 0)], t.token_width() * sizeof(Half));
-    }
-  }
+  void compress(ExecContext&) override { kivi::encode_blob(p_->keys, p_->values, s_, blob_); }
 
-  void decompress(ExecContext&) override { decode(blob_, s_, keys_out_, values_out_); }
-
-  // Also the fuzz target's entry: any bytes, a clear error or a cache.
-  static void decode(const std::vector<std::uint8_t>& blob, const Scheme& s, KvTensor& keys, KvTensor& values) {
-    BlobReader r(blob);
-    const auto h = r.get<KvBlobHeader>();
-    if (h.magic != kMagic) throw std::runtime_error("kivi blob: not a kivi/int4_per_token blob (format tag)");
-    h.expect_shape_of(keys, "kivi");
-    const auto per_channel = r.get<std::uint32_t>(), bits = r.get<std::uint32_t>(), group = r.get<std::uint32_t>(),
-               q = r.get<std::uint32_t>();
-    if (per_channel != static_cast<std::uint32_t>(s.keys_per_channel) || bits != static_cast<std::uint32_t>(s.bits) ||
-        group != static_cast<std::uint32_t>(s.group) || q != static_cast<std::uint32_t>(s.quantized(keys.tokens)))
-      throw std::runtime_error(fmt::format("kivi blob: scheme {}/{} bits/group {}/{} quantized tokens differs from the "
-                                           "method's", per_channel, bits, group, q));
-    std::vector<float> y;
-    std::vector<std::uint8_t> codes;
-    for (int which = 0; which < 2; ++which) {
-      KvTensor& t = which == 0 ? keys : values;
-      std::vector<std::pair<std::uint16_t, std::uint16_t>> params;
-      std::size_t values_coded = 0;
-      for_each_group(t, s, which == 0, static_cast<int>(q), [&](const std::vector<std::size_t>& idx) {
-        const auto shift = r.get<std::uint16_t>(), scale = r.get<std::uint16_t>();
-        params.emplace_back(shift, scale);
-        values_coded += idx.size();
-      });
-      const std::size_t code_bytes = (values_coded * s.bits + 7) / 8;
-      kvtc::BitReader br(std::span<const std::uint8_t>(r.take(code_bytes), code_bytes));
-      std::size_t k = 0;
-      for_each_group(t, s, which == 0, static_cast<int>(q), [&](const std::vector<std::size_t>& idx) {
-        codes.resize(idx.size());
-        for (auto& c : codes) c = static_cast<std::uint8_t>(br.get(s.bits));
-        y.resize(idx.size());
-        kvtc::dequantize_group(params[k].first, params[k].second, codes, s.type(), y);
-        ++k;
-        for (std::size_t i = 0; i < idx.size(); ++i) t.data[idx[i]] = to_half(y[i]);
-      });
-      for (int l = 0; l < t.layers; ++l)
-        for (int tok = static_cast<int>(q); tok < t.tokens; ++tok) {
-          const std::size_t n = t.token_width() * sizeof(Half);
-          std::memcpy(&t.data[t.index(l, tok, 0, 0)], r.take(n), n);
-        }
-    }
-  }
+  void decompress(ExecContext&) override { kivi::decode_blob(blob_, s_, keys_out_, values_out_); }
 
   KvSizes measure_sizes(ExecContext&) override {
     KvSizes k;

@@ -5,9 +5,12 @@
 // every layer in fp16.
 #include <algorithm>
 #include <cstdint>
+#include <span>
+#include <vector>
 
 #include "harness/params.hpp"
 #include "methods/kvtc/kvtc_quant.hpp"
+#include "workloads/kv_compression/problem.hpp"
 
 namespace lrb::kivi {
 
@@ -33,5 +36,10 @@ struct Scheme {
     return keys_per_channel ? q / group * group : q;
   }
 };
+
+// The CPU path's blob of a cache (keys, values) under a scheme, and its decoder: any bytes give a cache of the
+// expected shape or one clear error (the fuzz target's entry, fuzz/fuzz_kivi_blob.cpp).
+void encode_blob(const KvTensor& keys, const KvTensor& values, const Scheme& s, std::vector<std::uint8_t>& blob);
+void decode_blob(std::span<const std::uint8_t> blob, const Scheme& s, KvTensor& keys, KvTensor& values);
 
 }  // namespace lrb::kivi
