@@ -31,8 +31,6 @@ std::vector<KvCase> per_head_cases() {
   };
 }
 
-double rel(const MatrixF& a, const MatrixF& b) { return rel_diff(a, b); }
-
 class KvtcPerHeadFused : public ::testing::TestWithParam<std::tuple<KvCase, std::string>> {};
 
 TEST_P(KvtcPerHeadFused, MatchesTheCpuPathAndTheUnfusedKernelsAndDecodesOnTheCpu) {
@@ -53,8 +51,8 @@ TEST_P(KvtcPerHeadFused, MatchesTheCpuPathAndTheUnfusedKernelsAndDecodesOnTheCpu
   EXPECT_EQ(m["cuda_kernels"]["values"], "per_head_fused_v2");
   EXPECT_EQ(unfused.method->metrics()["cuda_kernels"]["keys"], "unfused_v1");
   for (std::size_t i = 0; i < 2; ++i) {
-    EXPECT_LT(rel(fused.check.outputs[i].values, cpu.check.outputs[i].values), 5e-3) << fused.check.outputs[i].name;
-    EXPECT_LT(rel(fused.check.outputs[i].values, unfused.check.outputs[i].values), 5e-3);
+    EXPECT_LT(rel_diff(fused.check.outputs[i].values, cpu.check.outputs[i].values), 5e-3) << fused.check.outputs[i].name;
+    EXPECT_LT(rel_diff(fused.check.outputs[i].values, unfused.check.outputs[i].values), 5e-3);
   }
   auto& mf = dynamic_cast<KvCompressionMethod&>(*fused.method);
   auto& mc = dynamic_cast<KvCompressionMethod&>(*cpu.method);
@@ -74,7 +72,7 @@ TEST_P(KvtcPerHeadFused, MatchesTheCpuPathAndTheUnfusedKernelsAndDecodesOnTheCpu
     for (Eigen::Index r = 0; r < host.rows(); ++r)
       for (Eigen::Index k = 0; k < host.cols(); ++k)
         host(r, k) = static_cast<float>(t.data[static_cast<std::size_t>(r * host.cols() + k)]);
-    EXPECT_LT(rel(host, gpu), 2e-3) << (which == 0 ? "keys" : "values") << ": the CPU's decoding of the CUDA blob";
+    EXPECT_LT(rel_diff(host, gpu), 2e-3) << (which == 0 ? "keys" : "values") << ": the CPU's decoding of the CUDA blob";
   }
 
   // And the reverse: the CPU's blob through the fused CUDA decoder.
@@ -83,7 +81,7 @@ TEST_P(KvtcPerHeadFused, MatchesTheCpuPathAndTheUnfusedKernelsAndDecodesOnTheCpu
   fused.ctx->synchronize();
   const std::vector<HostOutput> back = download_outputs(mf, *fused.ctx);
   for (std::size_t i = 0; i < 2; ++i)
-    EXPECT_LT(rel(back[i].values, cpu.check.outputs[i].values), 2e-3) << back[i].name << ": the CPU blob on the GPU";
+    EXPECT_LT(rel_diff(back[i].values, cpu.check.outputs[i].values), 2e-3) << back[i].name << ": the CPU blob on the GPU";
 }
 
 INSTANTIATE_TEST_SUITE_P(Gpu, KvtcPerHeadFused,
@@ -135,7 +133,7 @@ TEST_P(BaselineBlobs, CudaBlobIsTheCpuBlobByteForByte) {
     if (bg[i] != bc[i]) first_diff = i;
   EXPECT_EQ(first_diff, bg.size()) << "first differing byte of " << bg.size();
   for (std::size_t i = 0; i < 2; ++i)
-    EXPECT_EQ(rel(gpu.check.outputs[i].values, cpu.check.outputs[i].values), 0.0) << gpu.check.outputs[i].name;
+    EXPECT_EQ(rel_diff(gpu.check.outputs[i].values, cpu.check.outputs[i].values), 0.0) << gpu.check.outputs[i].name;
   EXPECT_GT(gpu.check.fidelity["rel_error"].get<double>(), 0.0) << "nothing was quantized";
 }
 

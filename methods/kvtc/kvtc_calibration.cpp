@@ -120,6 +120,14 @@ void fit_pca(const Eigen::MatrixXf& fit, Stream& s) {
 
 }  // namespace
 
+namespace {
+void check_settings(const CalibrationSettings& set) {
+  if (!(set.ratio >= 1)) throw std::invalid_argument(fmt::format("kvtc: ratio {} must be >= 1", set.ratio));
+  if (set.allocation != "dp" && set.allocation != "greedy_seed")
+    throw std::invalid_argument(fmt::format("kvtc allocation '{}': dp or greedy_seed", set.allocation));
+}
+}  // namespace
+
 Fitted fit_streams(const KvTensor& calib, bool with_rope, const RopeSpec& rope, Mode mode) {
   if (calib.tokens < 2) throw std::invalid_argument("kvtc calibration: needs 2 calibration tokens or more");
   Fitted f;
@@ -151,9 +159,7 @@ Fitted fit_streams(const KvTensor& calib, bool with_rope, const RopeSpec& rope, 
 }
 
 std::vector<Stream> plan_streams(const Fitted& f, const CalibrationSettings& set) {
-  if (!(set.ratio >= 1)) throw std::invalid_argument(fmt::format("kvtc: ratio {} must be >= 1", set.ratio));
-  if (set.allocation != "dp" && set.allocation != "greedy_seed")
-    throw std::invalid_argument(fmt::format("kvtc allocation '{}': dp or greedy_seed", set.allocation));
+  check_settings(set);
   std::vector<Stream> streams = f.streams;
   parallel_for(streams.size(), [&](std::size_t i) {
     Stream& s = streams[i];
@@ -165,9 +171,7 @@ std::vector<Stream> plan_streams(const Fitted& f, const CalibrationSettings& set
 
 std::vector<Stream> calibrate(const KvTensor& calib, bool with_rope, const RopeSpec& rope,
                               const CalibrationSettings& set) {
-  if (!(set.ratio >= 1)) throw std::invalid_argument(fmt::format("kvtc: ratio {} must be >= 1", set.ratio));
-  if (set.allocation != "dp" && set.allocation != "greedy_seed")
-    throw std::invalid_argument(fmt::format("kvtc allocation '{}': dp or greedy_seed", set.allocation));
+  check_settings(set);  // before the costly fit
   return plan_streams(fit_streams(calib, with_rope, rope, set.mode), set);
 }
 

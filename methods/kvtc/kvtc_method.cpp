@@ -6,6 +6,10 @@
 #include <list>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
 
 namespace lrb::kvtc {
 
@@ -47,47 +51,54 @@ std::uint64_t content_hash(const KvTensor& t, bool with_rope, const RopeSpec& ro
   return h;
 }
 
-struct FitEntry {
-  std::uint64_t key;
-  std::shared_ptr<const Fitted> fit;
-  double seconds;
+// The `Keep` most recent values by key, most recent first; shared by the threads of a process.
+template <class Key, class Value, std::size_t Keep>
+class RecentCache {
+ public:
+  std::optional<Value> find(const Key& key) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = entries_.begin(); it != entries_.end(); ++it)
+      if (it->first == key) {
+        entries_.splice(entries_.begin(), entries_, it);
+        return it->second;
+      }
+    return std::nullopt;
+  }
+  void add(Key key, Value value) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    entries_.emplace_front(std::move(key), std::move(value));
+    if (entries_.size() > Keep) entries_.pop_back();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::list<std::pair<Key, Value>> entries_;
 };
+
+// A tensor's fit and the seconds it took, by content hash: the four most recent.
+using FitCache = RecentCache<std::uint64_t, std::pair<std::shared_ptr<const Fitted>, double>, 4>;
+// Whole artifacts (fit + plan) by (keys' fit, values' fit, ratio, allocation): what an entropy sweep and the
+// prepared copies of one method share. The eight most recent.
+using ArtifactKey = std::tuple<std::uint64_t, std::uint64_t, double, std::string>;
+using ArtifactCache = RecentCache<ArtifactKey, std::shared_ptr<const Calibrated>, 8>;
 
 // The fit of one tensor, from the cache or computed (and then cached). `cached`: whether it came from it.
 std::shared_ptr<const Fitted> fit_of(const KvTensor& calib, std::uint64_t key, bool with_rope, const RopeSpec& rope,
                                      Mode mode, double& seconds, bool& cached) {
-  static std::mutex mutex;
-  static std::list<FitEntry> entries;  // most recent first
-  constexpr std::size_t kKeep = 4;
-  {
-    const std::lock_guard<std::mutex> lock(mutex);
-    for (auto it = entries.begin(); it != entries.end(); ++it)
-      if (it->key == key) {
-        entries.splice(entries.begin(), entries, it);
-        seconds = it->seconds, cached = true;
-        return it->fit;
-      }
+  static FitCache fits;
+  if (const auto hit = fits.find(key)) {
+    seconds = hit->second, cached = true;
+    return hit->first;
   }
   const auto t0 = std::chrono::steady_clock::now();
   auto fit = std::make_shared<const Fitted>(fit_streams(calib, with_rope, rope, mode));
   seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   cached = false;
-  const std::lock_guard<std::mutex> lock(mutex);
-  entries.push_front({key, fit, seconds});
-  if (entries.size() > kKeep) entries.pop_back();
+  fits.add(key, {fit, seconds});
   return fit;
 }
 
-// Whole artifacts (fit + plan) by (keys' fit, values' fit, ratio, allocation): what an entropy sweep and the
-// prepared copies of one method share. The eight most recent.
-struct ArtifactEntry {
-  std::uint64_t keys, values;
-  double ratio;
-  std::string allocation;
-  std::shared_ptr<const Calibrated> cal;
-};
-std::mutex artifact_mutex;
-std::list<ArtifactEntry> artifacts;
+ArtifactCache artifacts;
 
 }  // namespace
 
@@ -95,17 +106,12 @@ Calibrated calibrate_artifact(const KvProblem& problem, const Settings& s) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::uint64_t kkey = content_hash(problem.calib_keys, true, problem.rope, s.calibration.mode);
   const std::uint64_t vkey = content_hash(problem.calib_values, false, problem.rope, s.calibration.mode);
-  {
-    const std::lock_guard<std::mutex> lock(artifact_mutex);
-    for (auto it = artifacts.begin(); it != artifacts.end(); ++it)
-      if (it->keys == kkey && it->values == vkey && it->ratio == s.calibration.ratio &&
-          it->allocation == s.calibration.allocation) {
-        artifacts.splice(artifacts.begin(), artifacts, it);
-        Calibrated c = *it->cal;
-        c.fit_cached = true;
-        c.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        return c;
-      }
+  const ArtifactKey akey{kkey, vkey, s.calibration.ratio, s.calibration.allocation};
+  if (const auto hit = artifacts.find(akey)) {
+    Calibrated c = **hit;
+    c.fit_cached = true;
+    c.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return c;
   }
   Calibrated c;
   c.art.mode = s.calibration.mode;
@@ -126,9 +132,7 @@ Calibrated calibrate_artifact(const KvProblem& problem, const Settings& s) {
   c.plan_s = std::chrono::duration<double>(t2 - t1).count();
   c.calibration_s = c.fit_s + c.plan_s;
   c.wall_s = std::chrono::duration<double>(t2 - t0).count();
-  const std::lock_guard<std::mutex> lock(artifact_mutex);
-  artifacts.push_front({kkey, vkey, s.calibration.ratio, s.calibration.allocation, std::make_shared<const Calibrated>(c)});
-  if (artifacts.size() > 8) artifacts.pop_back();
+  artifacts.add(akey, std::make_shared<const Calibrated>(c));
   return c;
 }
 

@@ -314,8 +314,10 @@ class KvCompressionFamily final : public TaskFamily {
               {"ratio_coded", coded > 0 && coded_blob > 0 ? Json(per_token * coded / coded_blob) : Json(nullptr)},
               {"calibration_bytes", s.calibration_bytes},
               {"entropy_coded", s.before_entropy_bytes > 0}};
-    if (s.before_entropy_bytes > 0) c["ratio_before_entropy"] = original / static_cast<double>(s.before_entropy_bytes);
-    if (s.before_entropy_bytes > 0) c["before_entropy_bytes"] = s.before_entropy_bytes;
+    if (s.before_entropy_bytes > 0) {
+      c["ratio_before_entropy"] = original / static_cast<double>(s.before_entropy_bytes);
+      c["before_entropy_bytes"] = s.before_entropy_bytes;
+    }
     // Every stored bit that is not a raw token (headers, scales, codes, framing) per coded coordinate (K and V).
     const double coordinates = 2.0 * static_cast<double>(coded) * p.keys.layers * p.keys.token_width();
     c["bits_per_coded_coordinate"] = coordinates > 0 ? Json(8 * coded_blob / coordinates) : Json(nullptr);
