@@ -28,7 +28,8 @@ struct MethodRun {
 };
 
 inline MethodRun check_method(const std::string& family_id, const std::string& method_id, const Json& values,
-                              const Json& params = Json::object(), Backend backend = Backend::cpu) {
+                              const Json& params = Json::object(), Backend backend = Backend::cpu,
+                              const CheckOptions& options = CheckOptions{}) {
   const TaskFamily* family = Registry::instance().family(family_id);
   const MethodInfo* info = Registry::instance().method(method_id);
   if (!family || !info) throw std::logic_error("unknown family or method");
@@ -44,7 +45,7 @@ inline MethodRun check_method(const std::string& family_id, const std::string& m
   if (!r.support.ok) return r;
   r.problem = family->make_problem(point);
   r.method->prepare(*r.problem, *r.ctx);
-  r.check = ::lrb::check_method(*family, *info, *r.problem, *r.method, *r.ctx, CheckOptions{});
+  r.check = ::lrb::check_method(*family, *info, *r.problem, *r.method, *r.ctx, options);
   r.method->after_run(*r.ctx);
   r.footprint = r.method->footprint();
   return r;

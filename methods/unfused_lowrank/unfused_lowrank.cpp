@@ -1,0 +1,45 @@
+// unfused_lowrank: each of gate, up and down as two GEMMs through its rank-r intermediate, the SwiGLU gate
+// elementwise between them; [T, d_ff] gate and up activations materialized (what an unfused framework does).
+#include "harness/registry.hpp"
+#include "workloads/lowrank_ffn/method_base.hpp"
+
+namespace lrb {
+namespace {
+
+class UnfusedLowrank final : public CpuLowrankFfnMethod {
+ public:
+  explicit UnfusedLowrank(const Params&) {}
+
+  void prepare(const Problem& problem, ExecContext&) override {
+    const auto& p = static_cast<const LowrankFfnProblem&>(problem);
+    for (int k = 0; k < 3; ++k) US_[k] = p.m[k].US.cast<float>(), Vt_[k] = p.m[k].Vt.cast<float>();
+    X_ = p.X.cast<float>();
+    out_.resize(p.tokens, p.d_model);
+  }
+  void run(ExecContext&) override {
+    const auto apply = [&](int k, const MatrixF& in) {
+      const MatrixF t = in * Vt_[k].transpose();  // [T, r], transient
+      return MatrixF(t * US_[k].transpose());
+    };
+    MatrixF g = apply(LowrankFfnProblem::gate, X_);
+    const MatrixF u = apply(LowrankFfnProblem::up, X_);
+    for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = swiglu::gated(g.data()[i], u.data()[i]);
+    out_.noalias() = apply(LowrankFfnProblem::down, g);
+  }
+  Footprint footprint() const override {
+    std::size_t b = 0;
+    for (int k = 0; k < 3; ++k) b += bytes_of(US_[k]) + bytes_of(Vt_[k]);
+    return {{{"factors", b}}};
+  }
+
+ private:
+  MatrixF US_[3], Vt_[3], X_;
+};
+
+}  // namespace
+
+LRBENCH_DECLARE_METHOD(lowrank_ffn, "unfused_lowrank",
+                       {.description = "low-rank gate, up and down as six GEMMs and an elementwise SwiGLU; "
+                                       "materializes [T, d_ff]"});
+LRBENCH_REGISTER_BACKEND("unfused_lowrank", cpu, UnfusedLowrank);
+}  // namespace lrb
