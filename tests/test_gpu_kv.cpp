@@ -1,6 +1,6 @@
 // kv_compression on the GPU beyond the registry's conformance (ctest label gpu): kvtc's fused per_head
-// kernels (v2) on shapes they take (head_dim 32/64/128, NeoX and interleaved RoPE, partial rotary dims,
-// partial tiles), against the CPU path and the unfused v1 CUDA path; the CUDA blob decoded by the CPU
+// kernels (v3) on shapes they take (head_dim 32/64/128, NeoX and interleaved RoPE, partial rotary dims,
+// partial tiles; keys whose rotary dims are not a multiple of 16 fall back to v1), against the CPU path and the unfused v1 CUDA path; the CUDA blob decoded by the CPU
 // decoder; and every baseline's blob byte for byte against its CPU path's. Without a GPU each test skips.
 #include <gtest/gtest.h>
 
@@ -17,6 +17,7 @@ namespace {
 struct KvCase {
   const char* name;
   Json values;
+  const char* key_kernel = "per_head_fused_v3";  // values always take the fused kernels on these shapes
 };
 void PrintTo(const KvCase& c, std::ostream* os) { *os << c.name; }
 
@@ -28,6 +29,11 @@ std::vector<KvCase> per_head_cases() {
       {"d128_neox_two_tiles", {{"model", "tiny"}, {"tokens", 271}, {"layers", 1}, {"heads", 2}, {"head_dim", 128},
                                {"calibration_tokens", 300}}},
       {"d32_one_coded_token", {{"model", "tiny"}, {"tokens", 133}, {"layers", 2}, {"heads", 2}, {"head_dim", 32}}},
+      {"d64_neox_partial", {{"model", "tiny"}, {"tokens", 400}, {"layers", 2}, {"heads", 2}, {"head_dim", 64},
+                            {"rotary_dims", 32}, {"calibration_tokens", 256}}},
+      {"d64_neox_rot24_keys_unfused",
+       {{"model", "tiny"}, {"tokens", 300}, {"layers", 1}, {"heads", 2}, {"head_dim", 64}, {"rotary_dims", 24}},
+       "unfused_v1"},
   };
 }
 
@@ -47,8 +53,8 @@ TEST_P(KvtcPerHeadFused, MatchesTheCpuPathAndTheUnfusedKernelsAndDecodesOnTheCpu
   ASSERT_FALSE(unfused.check.failure) << *unfused.check.failure;
   ASSERT_FALSE(cpu.check.failure) << *cpu.check.failure;
   const Json m = fused.method->metrics();
-  EXPECT_EQ(m["cuda_kernels"]["keys"], "per_head_fused_v2") << m.dump();
-  EXPECT_EQ(m["cuda_kernels"]["values"], "per_head_fused_v2");
+  EXPECT_EQ(m["cuda_kernels"]["keys"], c.key_kernel) << m.dump();
+  EXPECT_EQ(m["cuda_kernels"]["values"], "per_head_fused_v3");
   EXPECT_EQ(unfused.method->metrics()["cuda_kernels"]["keys"], "unfused_v1");
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_LT(rel_diff(fused.check.outputs[i].values, cpu.check.outputs[i].values), 5e-3) << fused.check.outputs[i].name;

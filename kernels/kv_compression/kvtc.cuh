@@ -28,6 +28,7 @@ struct DeviceGroup {
 struct DeviceStream {
   int group_begin = 0, group_count = 0;  // into the group array
   int kept = 0;                          // kept groups: the row's first 4 * kept bytes
+  int kept_begin = 0;                    // into the kept-group array (the fused kernels skip dropped groups)
   int components = 0;                    // r: the groups cover [0, r); coefficient columns beyond are padding
   int row_bytes = 0;
   long long payload_offset = 0;          // of its first row in the payload

@@ -13,39 +13,51 @@ namespace {
 using namespace group_quant;
 namespace wmma = nvcuda::wmma;
 
-constexpr int kThreads = 128;        // 4 warps
-constexpr int kTileRows = 64;        // coded tokens per tile: 16 per warp (one WMMA row tile)
-constexpr int kLanesPerRow = 8;      // the (de)quantizers: 4 rows of a warp at once, 8 lanes each
+constexpr int kThreads = 128;  // 4 warps
+constexpr int kWarps = kThreads / 32;
+constexpr int kWarpRows = 16;  // coded tokens per warp: one WMMA row tile; a warp never waits for another
+constexpr int kTileRows = kWarps * kWarpRows;
+constexpr int kLanesPerRow = 8;  // the (de)quantizers: 4 rows of a warp at once, 8 lanes each
 constexpr int kRowsPerPass = 32 / kLanesPerRow;
 
 __host__ __device__ constexpr int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
-// Shared memory of one block (byte offsets, each region 128-byte aligned for WMMA's 32-byte rule).
+// Shared memory of one block (byte offsets, each region 128-byte aligned for WMMA's 32-byte rule): the
+// stream's kept groups, mean and basis, shared by the block; then one region per warp:
+//   a: fp16 [16][lda]: encode's X (lda = D + 8), decode's coefficients C16 (lda = rpad + 8);
+//   f: fp32 [16][ldf]: encode's coefficients C (ldf = rpad + 4), decode's Xhat (ldf = D + 4);
+//   rows: the packed rows of one (de)quantizer pass.
+// v2 sized the fp32 tile by D in both directions (33 KB a block for 16 useful columns at CR 16); sized by
+// what each direction holds, encode takes ~28 KB a block at head_dim 128 and r_used 16 (8 blocks an SM).
 struct Layout {
-  int ldx, ldf, ldb, row_words;  // halfs per row of X / C16 and of the basis, floats per row of C / Xhat, words per row
-  int groups, mean, basis, x, f, rows, total;
-  __host__ __device__ Layout(int D, int rmax, int max_groups, int max_row_bytes) {
+  int lda, ldf, ldb, row_words;
+  int groups, mean, basis, warp0, a, f, rows, warp_bytes, total;
+  __host__ __device__ Layout(int D, int rmax, int max_kept, int max_row_bytes, bool decode) {
     const int rpad = round_up(rmax, 16);
-    ldx = D + 8, ldf = D + 4, ldb = D + 8;  // +8 halfs: rows 16 bytes apart in the banks (WMMA loads)
+    ldb = D + 8;  // +8 halfs: rows 16 bytes apart in the banks (WMMA loads)
+    lda = (decode ? rpad : D) + 8;
+    ldf = (decode ? D : rpad) + 4;
     row_words = (max_row_bytes + 3) / 4 + 2;
     groups = 0;
-    mean = round_up(groups + max_groups * static_cast<int>(sizeof(DeviceGroup)), 128);
+    mean = round_up(groups + max_kept * static_cast<int>(sizeof(DeviceGroup)), 128);
     basis = round_up(mean + D * static_cast<int>(sizeof(float)), 128);
-    x = round_up(basis + rpad * ldb * 2, 128);
-    f = round_up(x + kTileRows * ldx * 2, 128);
-    rows = round_up(f + kTileRows * ldf * 4, 128);
-    total = round_up(rows + (kThreads / 32) * kRowsPerPass * row_words * 4, 128);
+    warp0 = round_up(basis + rpad * ldb * 2, 128);
+    a = 0;
+    f = round_up(kWarpRows * lda * 2, 128);
+    rows = round_up(f + kWarpRows * ldf * 4, 128);
+    warp_bytes = round_up(rows + kRowsPerPass * row_words * 4, 128);
+    total = warp0 + kWarps * warp_bytes;
   }
 };
 
-// The stream's groups, mean and basis (rows [rmax, rpad) zero) into shared memory.
+// The stream's kept groups, mean and basis (rows [rmax, rpad) zero) into shared memory.
 template <int D>
 __device__ void load_stream(const PerHeadTensor& t, const DeviceStream& st, int s, const Layout& L,
                             unsigned char* smem) {
   auto* gs = reinterpret_cast<DeviceGroup*>(smem + L.groups);
   auto* ms = reinterpret_cast<float*>(smem + L.mean);
   auto* bs = reinterpret_cast<__half*>(smem + L.basis);
-  for (int k = threadIdx.x; k < st.group_count; k += kThreads) gs[k] = t.groups[st.group_begin + k];
+  for (int k = threadIdx.x; k < st.kept; k += kThreads) gs[k] = t.kept_groups[st.kept_begin + k];
   for (int j = threadIdx.x; j < D; j += kThreads) ms[j] = t.mean[static_cast<long long>(s) * D + j];
   const int rpad = round_up(t.rmax, 16);
   const __half* b = t.basis + static_cast<long long>(s) * t.rmax * D;
@@ -57,17 +69,70 @@ __device__ void load_stream(const PerHeadTensor& t, const DeviceStream& st, int 
   }
 }
 
-// Work item k of a head vector's D / 2 pairs: the two dims, and the RoPE frequency (-1: not rotated).
-// RoPE pairs first (interleaved (2q, 2q + 1) or NeoX (q, q + rot / 2)), then the unrotated dims two by two.
-struct Pair {
-  int a, b, q;
+// A lane's part of a warp's 16 head vectors: chunk `c` (8 dims, 16 bytes) of rows r0, r0 + step, ... (the
+// same chunk in every row, so its mean and RoPE frequencies are the lane's own). RoPE pairs: NeoX pairs dim
+// q with q + rot / 2, i.e. chunk c with chunk c + rot / 16 (held by lane + rot / 16, same row); interleaved
+// pairs (2q, 2q + 1) inside a chunk. per_head_supported asks rot % 16 == 0 so a chunk is wholly rotated or not.
+template <int D>
+struct LaneChunks {
+  static constexpr int kPerRow = D / 8;                  // chunks of a row
+  static constexpr int kCount = kWarpRows * kPerRow / 32;  // chunks of a lane
+  static constexpr int kStep = 32 / kPerRow;             // rows between a lane's chunks
+  int c, r0;
+  enum Role { plain, neox_first, neox_second, interleaved } role;
+  int partner, q0;  // the lane holding the NeoX partner chunk; the first frequency of the chunk
+  __device__ LaneChunks(int lane, const CacheGeometry& g) : c(lane % kPerRow), r0(lane / kPerRow) {
+    const int hc = g.rotary_dims / 16;
+    role = plain, partner = lane, q0 = 0;
+    if (!g.rope) return;
+    if (g.interleaved) {
+      if (c < 2 * hc) role = interleaved, q0 = c * 4;
+    } else if (c < hc) {
+      role = neox_first, partner = lane + hc, q0 = c * 8;
+    } else if (c < 2 * hc) {
+      role = neox_second, partner = lane - hc, q0 = (c - hc) * 8;
+    }
+  }
+  __device__ int row(int k) const { return r0 + k * kStep; }
 };
-__device__ __forceinline__ Pair pair_of(int k, const CacheGeometry& g) {
-  const int half = g.rotary_dims / 2;
-  if (!g.rope) return {2 * k, 2 * k + 1, -1};
-  if (k < half) return g.interleaved ? Pair{2 * k, 2 * k + 1, k} : Pair{k, k + half, k};
-  const int j = k - half;
-  return {g.rotary_dims + 2 * j, g.rotary_dims + 2 * j + 1, -1};
+
+__device__ __forceinline__ void unpack8(const uint4& v, float* x) {
+  const __half2* h = reinterpret_cast<const __half2*>(&v);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) {
+    const float2 f = __half22float2(h[e]);
+    x[2 * e] = f.x, x[2 * e + 1] = f.y;
+  }
+}
+__device__ __forceinline__ uint4 pack8(const float* y) {
+  uint4 v;
+  __half2* h = reinterpret_cast<__half2*>(&v);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) h[e] = __halves2half2(__float2half_rn(y[2 * e]), __float2half_rn(y[2 * e + 1]));
+  return v;
+}
+__device__ __forceinline__ void load8(const float* p, float* x) {
+  const float4 a = *reinterpret_cast<const float4*>(p), b = *reinterpret_cast<const float4*>(p + 4);
+  x[0] = a.x, x[1] = a.y, x[2] = a.z, x[3] = a.w, x[4] = b.x, x[5] = b.y, x[6] = b.z, x[7] = b.w;
+}
+__device__ __forceinline__ void load8_global(const float* p, float* x) {
+  const float4 a = __ldg(reinterpret_cast<const float4*>(p)), b = __ldg(reinterpret_cast<const float4*>(p + 4));
+  x[0] = a.x, x[1] = a.y, x[2] = a.z, x[3] = a.w, x[4] = b.x, x[5] = b.y, x[6] = b.z, x[7] = b.w;
+}
+
+// cos and sin of the chunk's frequencies at position `pos` (NeoX: 8 frequencies, interleaved: 4).
+struct Angles {
+  float c[8], s[8];
+};
+template <class Lane>
+__device__ __forceinline__ void angles_of(const Lane& ln, const CacheGeometry& g, int pos, Angles& a) {
+  const long long at = static_cast<long long>(pos) * (g.rotary_dims / 2) + ln.q0;
+  if (ln.role == Lane::interleaved) {
+    const float4 c = __ldg(reinterpret_cast<const float4*>(g.cos + at)), s = __ldg(reinterpret_cast<const float4*>(g.sin + at));
+    a.c[0] = c.x, a.c[1] = c.y, a.c[2] = c.z, a.c[3] = c.w, a.s[0] = s.x, a.s[1] = s.y, a.s[2] = s.z, a.s[3] = s.w;
+  } else {
+    load8_global(g.cos + at, a.c), load8_global(g.sin + at, a.s);
+  }
 }
 
 // One warp: out[16 x 16 n_tiles] (fp32) = A[16 x 16 k_tiles] (fp16, row-major) B, where B's 16 x 16 tile
@@ -89,95 +154,124 @@ __device__ __forceinline__ void warp_gemm(const __half* a, int lda, int k_tiles,
   }
 }
 
+// Where row i of stream (l, h) lives in the cache.
+__device__ __forceinline__ long long cache_at(const CacheGeometry& g, int l, int h, int i, int D) {
+  return ((static_cast<long long>(l) * g.tokens + g.first + i) * g.heads + h) * D;
+}
+
 template <int D>
 __global__ void __launch_bounds__(kThreads) per_head_encode(const __half* __restrict__ cache, CacheGeometry g,
                                                             PerHeadTensor t, std::uint8_t* __restrict__ payload) {
   extern __shared__ __align__(128) unsigned char smem[];
-  const Layout L(D, t.rmax, t.max_groups, t.max_row_bytes);
+  const Layout L(D, t.rmax, t.max_kept, t.max_row_bytes, false);
   const int s = blockIdx.y, l = s / g.heads, h = s % g.heads;
   const DeviceStream st = t.streams[s];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int row0 = blockIdx.x * kTileRows + warp * kWarpRows;
+  using Lane = LaneChunks<D>;
+  const Lane ln(lane, g);
+  // 1. The warp's 16 head vectors, 16 bytes per load, issued before anything waits on them (rows past the
+  //    coded tokens as zeros). The loads overlap the stream's setup below.
+  uint4 v[Lane::kCount];
+#pragma unroll
+  for (int k = 0; k < Lane::kCount; ++k) {
+    const int i = row0 + ln.row(k);
+    v[k] = make_uint4(0, 0, 0, 0);
+    if (i < g.coded) v[k] = __ldcs(reinterpret_cast<const uint4*>(cache + cache_at(g, l, h, i, D) + ln.c * 8));
+  }
   load_stream<D>(t, st, s, L, smem);
+  __syncthreads();  // the block's only barrier: from here each warp works alone
+  if (row0 >= g.coded) return;
   const auto* gs = reinterpret_cast<const DeviceGroup*>(smem + L.groups);
   const auto* ms = reinterpret_cast<const float*>(smem + L.mean);
   const auto* bs = reinterpret_cast<const __half*>(smem + L.basis);
-  auto* xs = reinterpret_cast<__half*>(smem + L.x);
-  auto* fs = reinterpret_cast<float*>(smem + L.f);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  unsigned* rows = reinterpret_cast<unsigned*>(smem + L.rows) + warp * kRowsPerPass * L.row_words;
-  const int rpad = round_up(t.rmax, 16), half_rot = g.rotary_dims / 2;
-  const int tiles = (g.coded + kTileRows - 1) / kTileRows;
-  __syncthreads();
+  unsigned char* w = smem + L.warp0 + warp * L.warp_bytes;
+  auto* xs = reinterpret_cast<__half*>(w + L.a);
+  auto* fs = reinterpret_cast<float*>(w + L.f);
+  auto* rows = reinterpret_cast<unsigned*>(w + L.rows);
+  const int rpad = round_up(t.rmax, 16);
 
-  for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-    const int row0 = tile * kTileRows;
-    // 1. The tile's head vectors, 16 bytes per load (rows past the coded tokens as zeros).
-    for (int idx = threadIdx.x; idx < kTileRows * D / 8; idx += kThreads) {
-      const int r = idx / (D / 8), j = idx % (D / 8) * 8, i = row0 + r;
-      uint4 v = make_uint4(0, 0, 0, 0);
-      if (i < g.coded)
-        v = *reinterpret_cast<const uint4*>(
-            cache + ((static_cast<long long>(l) * g.tokens + g.first + i) * g.heads + h) * D + j);
-      *reinterpret_cast<uint4*>(xs + r * L.ldx + j) = v;
+  // 2. RoPE undone (rotation by -angle, as the CPU path) and the mean subtracted, in registers; X to shared.
+  float mean[8];
+  load8(ms + ln.c * 8, mean);
+  const bool neox = g.rope && !g.interleaved;  // warp-uniform: the shuffles below are the whole warp's
+#pragma unroll
+  for (int k = 0; k < Lane::kCount; ++k) {
+    const int r = ln.row(k), i = min(row0 + r, g.coded - 1);
+    float x[8], y[8];
+    unpack8(v[k], x);
+    uint4 pv = v[k];
+    if (neox) {
+      pv.x = __shfl_sync(0xffffffffu, v[k].x, ln.partner), pv.y = __shfl_sync(0xffffffffu, v[k].y, ln.partner);
+      pv.z = __shfl_sync(0xffffffffu, v[k].z, ln.partner), pv.w = __shfl_sync(0xffffffffu, v[k].w, ln.partner);
     }
-    __syncthreads();
-    // 2. RoPE undone (rotation by -angle, as v1 and the CPU path) and the mean subtracted, pair by pair in place.
-    for (int idx = threadIdx.x; idx < kTileRows * D / 2; idx += kThreads) {
-      const int r = idx / (D / 2), i = min(row0 + r, g.coded - 1);
-      const Pair pr = pair_of(idx % (D / 2), g);
-      __half* x = xs + r * L.ldx;
-      float ya = __half2float(x[pr.a]), yb = __half2float(x[pr.b]);
-      if (pr.q >= 0) {
-        const long long at = static_cast<long long>(g.first + i) * half_rot + pr.q;
-        const float c = g.cos[at], sn = g.sin[at], xa = ya, xb = yb;
-        ya = xa * c + xb * sn;
-        yb = xb * c - xa * sn;
+#pragma unroll
+    for (int e = 0; e < 8; ++e) y[e] = x[e];
+    if (ln.role != Lane::plain) {
+      Angles an;
+      angles_of(ln, g, g.first + i, an);
+      if (ln.role == Lane::interleaved) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const float xa = x[2 * e], xb = x[2 * e + 1];
+          y[2 * e] = xa * an.c[e] + xb * an.s[e];
+          y[2 * e + 1] = xb * an.c[e] - xa * an.s[e];
+        }
+      } else {
+        float p[8];
+        unpack8(pv, p);
+        if (ln.role == Lane::neox_first) {
+#pragma unroll
+          for (int e = 0; e < 8; ++e) y[e] = x[e] * an.c[e] + p[e] * an.s[e];
+        } else {
+#pragma unroll
+          for (int e = 0; e < 8; ++e) y[e] = x[e] * an.c[e] - p[e] * an.s[e];
+        }
       }
-      x[pr.a] = __float2half_rn(ya - ms[pr.a]);
-      x[pr.b] = __float2half_rn(yb - ms[pr.b]);
     }
-    __syncthreads();
-    // 3. C = X B^T on tensor cores: each warp its 16 rows, every column tile (B^T's tile (k, n) is the
-    //    column-major view of the basis rows n).
-    warp_gemm<wmma::col_major>(xs + warp * 16 * L.ldx, L.ldx, D / 16, bs, L.ldb, 16, 16 * L.ldb, rpad / 16,
-                               fs + warp * 16 * L.ldf, L.ldf);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) y[e] -= mean[e];
+    *reinterpret_cast<uint4*>(xs + r * L.lda + ln.c * 8) = pack8(y);
+  }
+  __syncwarp();
+  // 3. C = X B^T on tensor cores: the warp's 16 rows, every column tile (B^T's tile (k, n) is the
+  //    column-major view of the basis rows n).
+  warp_gemm<wmma::col_major>(xs, L.lda, D / 16, bs, L.ldb, 16, 16 * L.ldb, rpad / 16, fs, L.ldf);
+  __syncwarp();
+  // 4. Quantize and pack the warp's rows, 4 at a time (8 lanes each), and store them.
+  const int sub = lane / kLanesPerRow, sl = lane % kLanesPerRow;
+  unsigned* row = rows + sub * L.row_words;
+  for (int pass = 0; pass < kWarpRows / kRowsPerPass; ++pass) {
+    const int r = pass * kRowsPerPass + sub, i = row0 + r;
+    for (int wd = sl; wd < L.row_words; wd += kLanesPerRow) row[wd] = 0;
     __syncwarp();
-    // 4. Quantize and pack the warp's rows, 4 at a time (8 lanes each), and store them.
-    const int sub = lane / kLanesPerRow, sl = lane % kLanesPerRow;
-    unsigned* row = rows + sub * L.row_words;
-    for (int pass = 0; pass < 16 / kRowsPerPass; ++pass) {
-      const int r = warp * 16 + pass * kRowsPerPass + sub, i = row0 + r;
-      const bool live = i < g.coded;
-      for (int w = sl; w < L.row_words; w += kLanesPerRow) row[w] = 0;
-      __syncwarp();
-      const float* c = fs + r * L.ldf;
-      for (int k = 0; k < st.group_count; ++k) {
-        const DeviceGroup gr = gs[k];
-        if (gr.type == kDropped) continue;
-        float mn = INFINITY, mx = -INFINITY;
-        for (int j = sl; j < gr.size; j += kLanesPerRow) mn = fminf(mn, c[gr.begin + j]), mx = fmaxf(mx, c[gr.begin + j]);
-        for (int o = kLanesPerRow / 2; o > 0; o /= 2) {
-          mn = fminf(mn, __shfl_xor_sync(0xffffffffu, mn, o));
-          mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
-        }
-        const ShiftScale q = shift_scale(mn, mx, gr.type);
-        if (sl == 0) row[gr.param] = q.shift_bits | (q.scale_bits << 16);
-        const int w = bits_of(gr.type), base = 32 * st.kept + gr.code_bit;
-        for (int j = sl; j < gr.size; j += kLanesPerRow) {
-          const unsigned code = code_of(c[gr.begin + j], q, gr.type);
-          const int pos = base + j * w, word = pos >> 5, off = pos & 31;
-          atomicOr(&row[word], code << off);
-          if (off + w > 32) atomicOr(&row[word + 1], code >> (32 - off));
-        }
+    const float* c = fs + r * L.ldf;
+    for (int k = 0; k < st.kept; ++k) {
+      const DeviceGroup gr = gs[k];
+      float mn = INFINITY, mx = -INFINITY;
+      for (int j = sl; j < gr.size; j += kLanesPerRow) mn = fminf(mn, c[gr.begin + j]), mx = fmaxf(mx, c[gr.begin + j]);
+#pragma unroll
+      for (int o = kLanesPerRow / 2; o > 0; o /= 2) {
+        mn = fminf(mn, __shfl_xor_sync(0xffffffffu, mn, o));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
       }
-      __syncwarp();
-      if (live) {
-        std::uint8_t* out = payload + st.payload_offset + static_cast<long long>(i) * st.row_bytes;
-        const auto* bytes = reinterpret_cast<const std::uint8_t*>(row);
-        for (int b = sl; b < st.row_bytes; b += kLanesPerRow) out[b] = bytes[b];
+      const ShiftScale q = shift_scale(mn, mx, gr.type);
+      if (sl == 0) row[gr.param] = q.shift_bits | (q.scale_bits << 16);
+      const int bw = bits_of(gr.type), base = 32 * st.kept + gr.code_bit;
+      for (int j = sl; j < gr.size; j += kLanesPerRow) {
+        const unsigned code = code_of(c[gr.begin + j], q, gr.type);
+        const int pos = base + j * bw, word = pos >> 5, off = pos & 31;
+        atomicOr(&row[word], code << off);
+        if (off + bw > 32) atomicOr(&row[word + 1], code >> (32 - off));
       }
-      __syncwarp();
     }
-    __syncthreads();  // xs is the next tile's
+    __syncwarp();
+    if (i < g.coded) {
+      std::uint8_t* out = payload + st.payload_offset + static_cast<long long>(i) * st.row_bytes;
+      const auto* bytes = reinterpret_cast<const std::uint8_t*>(row);
+      for (int b = sl; b < st.row_bytes; b += kLanesPerRow) out[b] = bytes[b];
+    }
+    __syncwarp();
   }
 }
 
@@ -186,83 +280,96 @@ __global__ void __launch_bounds__(kThreads) per_head_decode(const std::uint8_t* 
                                                             CacheGeometry g, PerHeadTensor t,
                                                             __half* __restrict__ cache) {
   extern __shared__ __align__(128) unsigned char smem[];
-  const Layout L(D, t.rmax, t.max_groups, t.max_row_bytes);
+  const Layout L(D, t.rmax, t.max_kept, t.max_row_bytes, true);
   const int s = blockIdx.y, l = s / g.heads, h = s % g.heads;
   const DeviceStream st = t.streams[s];
   load_stream<D>(t, st, s, L, smem);
+  __syncthreads();  // the block's only barrier: from here each warp works alone
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int row0 = blockIdx.x * kTileRows + warp * kWarpRows;
+  if (row0 >= g.coded) return;
   const auto* gs = reinterpret_cast<const DeviceGroup*>(smem + L.groups);
   const auto* ms = reinterpret_cast<const float*>(smem + L.mean);
   const auto* bs = reinterpret_cast<const __half*>(smem + L.basis);
-  auto* cs = reinterpret_cast<__half*>(smem + L.x);   // coefficients, fp16, [row][rpad] (ld ldx)
-  auto* fs = reinterpret_cast<float*>(smem + L.f);    // Xhat, fp32, [row][D] (ld ldf)
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  unsigned* rows = reinterpret_cast<unsigned*>(smem + L.rows) + warp * kRowsPerPass * L.row_words;
-  const int rpad = round_up(t.rmax, 16), half_rot = g.rotary_dims / 2;
-  const int tiles = (g.coded + kTileRows - 1) / kTileRows;
+  unsigned char* w = smem + L.warp0 + warp * L.warp_bytes;
+  auto* cs = reinterpret_cast<__half*>(w + L.a);  // coefficients, fp16 [16][rpad]
+  auto* fs = reinterpret_cast<float*>(w + L.f);   // Xhat, fp32 [16][D]
+  auto* rows = reinterpret_cast<unsigned*>(w + L.rows);
+  const int rpad = round_up(t.rmax, 16);
   const int sub = lane / kLanesPerRow, sl = lane % kLanesPerRow;
-  __syncthreads();
 
-  for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
-    const int row0 = tile * kTileRows;
-    // 1. The warp's 16 rows unpacked and dequantized into C16 (dropped, padding and rows past the end: 0).
-    for (int pass = 0; pass < 16 / kRowsPerPass; ++pass) {
-      const int r = warp * 16 + pass * kRowsPerPass + sub, i = row0 + r;
-      unsigned* row = rows + sub * L.row_words;
-      auto* bytes = reinterpret_cast<std::uint8_t*>(row);
-      const std::uint8_t* in = payload + st.payload_offset + static_cast<long long>(i) * st.row_bytes;
-      for (int b = sl; b < 4 * L.row_words; b += kLanesPerRow) bytes[b] = i < g.coded && b < st.row_bytes ? in[b] : 0;
-      __half* c = cs + r * L.ldx;
-      for (int j = sl; j < rpad; j += kLanesPerRow) c[j] = __float2half_rn(0.0f);
-      __syncwarp();
-      if (i < g.coded)
-        for (int k = 0; k < st.group_count; ++k) {
-          const DeviceGroup gr = gs[k];
-          if (gr.type == kDropped) continue;
-          const unsigned param = row[gr.param];
-          const float shift = half_bits_value(param & 0xFFFFu), scale = half_bits_value(param >> 16);
-          const int w = bits_of(gr.type), base = 32 * st.kept + gr.code_bit;
-          const unsigned mask = (1u << w) - 1;
-          for (int j = sl; j < gr.size; j += kLanesPerRow) {
-            const int pos = base + j * w, word = pos >> 5, off = pos & 31;
-            const unsigned long long pair = row[word] | (static_cast<unsigned long long>(row[word + 1]) << 32);
-            c[gr.begin + j] = __float2half_rn(value_of(static_cast<unsigned>(pair >> off) & mask, shift, scale, gr.type));
-          }
+  // 1. The warp's 16 rows unpacked and dequantized into C16 (dropped, padding and rows past the end: 0).
+  for (int pass = 0; pass < kWarpRows / kRowsPerPass; ++pass) {
+    const int r = pass * kRowsPerPass + sub, i = row0 + r;
+    unsigned* row = rows + sub * L.row_words;
+    auto* bytes = reinterpret_cast<std::uint8_t*>(row);
+    const std::uint8_t* in = payload + st.payload_offset + static_cast<long long>(i) * st.row_bytes;
+    for (int b = sl; b < 4 * L.row_words; b += kLanesPerRow) bytes[b] = i < g.coded && b < st.row_bytes ? in[b] : 0;
+    __half* c = cs + r * L.lda;
+    for (int j = sl; j < rpad; j += kLanesPerRow) c[j] = __float2half_rn(0.0f);
+    __syncwarp();
+    if (i < g.coded)
+      for (int k = 0; k < st.kept; ++k) {
+        const DeviceGroup gr = gs[k];
+        const unsigned param = row[gr.param];
+        const float shift = half_bits_value(param & 0xFFFFu), scale = half_bits_value(param >> 16);
+        const int bw = bits_of(gr.type), base = 32 * st.kept + gr.code_bit;
+        const unsigned mask = (1u << bw) - 1;
+        for (int j = sl; j < gr.size; j += kLanesPerRow) {
+          const int pos = base + j * bw, word = pos >> 5, off = pos & 31;
+          const unsigned long long pair = row[word] | (static_cast<unsigned long long>(row[word + 1]) << 32);
+          c[gr.begin + j] = __float2half_rn(value_of(static_cast<unsigned>(pair >> off) & mask, shift, scale, gr.type));
         }
-      __syncwarp();
-    }
-    // 2. Xhat = C16 B on tensor cores, the warp's 16 rows.
-    warp_gemm<wmma::row_major>(cs + warp * 16 * L.ldx, L.ldx, rpad / 16, bs, L.ldb, 16 * L.ldb, 16, D / 16,
-                               fs + warp * 16 * L.ldf, L.ldf);
-    __syncwarp();
-    // 3. Mean added and RoPE re-applied (pairs), rounded to fp16 into the warp's rows of cs (done with them).
-    for (int idx = lane; idx < 16 * D / 2; idx += 32) {
-      const int r = warp * 16 + idx / (D / 2), i = min(row0 + r, g.coded - 1);
-      const Pair pr = pair_of(idx % (D / 2), g);
-      const float* x = fs + r * L.ldf;
-      float ya = x[pr.a] + ms[pr.a], yb = x[pr.b] + ms[pr.b];
-      if (pr.q >= 0) {
-        const long long at = static_cast<long long>(g.first + i) * half_rot + pr.q;
-        const float c = g.cos[at], sn = g.sin[at], xa = ya, xb = yb;
-        ya = xa * c - xb * sn;
-        yb = xa * sn + xb * c;
       }
-      cs[r * L.ldx + pr.a] = __float2half_rn(ya);
-      cs[r * L.ldx + pr.b] = __float2half_rn(yb);
-    }
     __syncwarp();
-    // 4. The warp's rows stored, 16 bytes per store.
-    for (int idx = lane; idx < 16 * D / 8; idx += 32) {
-      const int r = warp * 16 + idx / (D / 8), j = idx % (D / 8) * 8, i = row0 + r;
-      if (i < g.coded)
-        *reinterpret_cast<uint4*>(cache + ((static_cast<long long>(l) * g.tokens + g.first + i) * g.heads + h) * D + j) =
-            *reinterpret_cast<const uint4*>(cs + r * L.ldx + j);
+  }
+  // 2. Xhat = C16 B on tensor cores, the warp's 16 rows.
+  warp_gemm<wmma::row_major>(cs, L.lda, rpad / 16, bs, L.ldb, 16 * L.ldb, 16, D / 16, fs, L.ldf);
+  __syncwarp();
+  // 3. Per lane chunk: the mean added, RoPE re-applied (the NeoX partner chunk read from shared memory),
+  //    rounded to fp16 and stored, 16 bytes a store (a warp's store covers two whole rows at head_dim 128).
+  using Lane = LaneChunks<D>;
+  const Lane ln(lane, g);
+  const int pc = ln.c + (ln.partner - lane);  // the partner's chunk (the lane's own where none)
+#pragma unroll
+  for (int k = 0; k < Lane::kCount; ++k) {
+    const int r = ln.row(k), i = row0 + r;
+    float x[8], m[8], y[8];
+    load8(fs + r * L.ldf + ln.c * 8, x);
+    load8(ms + ln.c * 8, m);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) x[e] += m[e], y[e] = x[e];
+    if (ln.role != Lane::plain) {
+      Angles an;
+      angles_of(ln, g, g.first + min(i, g.coded - 1), an);
+      if (ln.role == Lane::interleaved) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const float xa = x[2 * e], xb = x[2 * e + 1];
+          y[2 * e] = xa * an.c[e] - xb * an.s[e];
+          y[2 * e + 1] = xa * an.s[e] + xb * an.c[e];
+        }
+      } else {
+        float p[8], pm[8];
+        load8(fs + r * L.ldf + pc * 8, p);
+        load8(ms + pc * 8, pm);
+#pragma unroll
+        for (int e = 0; e < 8; ++e) p[e] += pm[e];
+        if (ln.role == Lane::neox_first) {
+#pragma unroll
+          for (int e = 0; e < 8; ++e) y[e] = x[e] * an.c[e] - p[e] * an.s[e];
+        } else {
+#pragma unroll
+          for (int e = 0; e < 8; ++e) y[e] = p[e] * an.s[e] + x[e] * an.c[e];
+        }
+      }
     }
-    __syncwarp();
+    if (i < g.coded) __stcs(reinterpret_cast<uint4*>(cache + cache_at(g, l, h, i, D) + ln.c * 8), pack8(y));
   }
 }
 
-Layout layout_of(const CacheGeometry& g, const PerHeadTensor& t) {
-  return Layout(g.head_dim, t.rmax, t.max_groups, t.max_row_bytes);
+Layout layout_of(const CacheGeometry& g, const PerHeadTensor& t, bool decode) {
+  return Layout(g.head_dim, t.rmax, t.max_kept, t.max_row_bytes, decode);
 }
 
 template <class F>
@@ -285,26 +392,30 @@ dim3 grid_of(const CacheGeometry& g) {
 
 }  // namespace
 
-int per_head_shared_bytes(const CacheGeometry& g, const PerHeadTensor& t) { return layout_of(g, t).total; }
+int per_head_shared_bytes(const CacheGeometry& g, const PerHeadTensor& t) {
+  return std::max(layout_of(g, t, false).total, layout_of(g, t, true).total);
+}
 
 bool per_head_supported(const CacheGeometry& g, const PerHeadTensor& t, int smem_limit) {
   if (!g.per_head || (g.head_dim != 32 && g.head_dim != 64 && g.head_dim != 128)) return false;
-  if (g.rope && (g.rotary_dims % 2 != 0 || g.rotary_dims > g.head_dim)) return false;
-  return t.rmax > 0 && layout_of(g, t).total <= smem_limit;
+  // A lane's chunk of 8 dims is wholly rotated or not, its NeoX partner a whole chunk away.
+  if (g.rope && (g.rotary_dims % 16 != 0 || g.rotary_dims > g.head_dim)) return false;
+  return t.rmax > 0 && per_head_shared_bytes(g, t) <= smem_limit;
 }
 
 void configure_per_head(const CacheGeometry& g, const PerHeadTensor& t) {
-  const int bytes = layout_of(g, t).total;
   with_head_dim(g.head_dim, [&](auto d) {
-    cudaFuncSetAttribute(per_head_encode<decltype(d)::value>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
-    cudaFuncSetAttribute(per_head_decode<decltype(d)::value>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    cudaFuncSetAttribute(per_head_encode<decltype(d)::value>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                         layout_of(g, t, false).total);
+    cudaFuncSetAttribute(per_head_decode<decltype(d)::value>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                         layout_of(g, t, true).total);
   });
 }
 
 void launch_per_head_encode(const __half* cache, const CacheGeometry& g, const PerHeadTensor& t,
                             std::uint8_t* payload, cudaStream_t stream) {
   if (g.coded == 0) return;
-  const int bytes = layout_of(g, t).total;
+  const int bytes = layout_of(g, t, false).total;
   with_head_dim(g.head_dim, [&](auto d) {
     per_head_encode<decltype(d)::value><<<grid_of(g), kThreads, bytes, stream>>>(cache, g, t, payload);
   });
@@ -313,7 +424,7 @@ void launch_per_head_encode(const __half* cache, const CacheGeometry& g, const P
 void launch_per_head_decode(const std::uint8_t* payload, const CacheGeometry& g, const PerHeadTensor& t,
                             __half* cache, cudaStream_t stream) {
   if (g.coded == 0) return;
-  const int bytes = layout_of(g, t).total;
+  const int bytes = layout_of(g, t, true).total;
   with_head_dim(g.head_dim, [&](auto d) {
     per_head_decode<decltype(d)::value><<<grid_of(g), kThreads, bytes, stream>>>(payload, g, t, cache);
   });

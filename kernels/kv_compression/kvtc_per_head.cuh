@@ -1,15 +1,18 @@
 #pragma once
-// kvtc per_head mode, fused (v2, docs/perf/kvtc.md): one kernel per direction and tensor, each block a
-// (layer, head) stream and tiles of 64 coded tokens; the stream's basis stays in shared memory, the cache is
-// read once and the payload written once.
-//   encode: 64 head vectors loaded (16-byte loads), keys' RoPE undone and the mean subtracted in shared
-//     memory, projected on tensor cores (WMMA 16x16x16, fp16 operands, fp32 accumulation), then each warp
-//     quantizes and packs its own 16 rows (group_quant.cuh: the CPU reference's float operations) and
-//     writes them;
+// kvtc per_head mode, fused (v3, docs/perf/kvtc.md): one kernel per direction and tensor, a block per
+// (layer, head) stream and 64 coded tokens; the stream's kept groups, mean and basis in shared memory, then
+// each of the 4 warps works its 16 tokens alone (no block barrier after the setup). The cache is read once and
+// the payload written once.
+//   encode: each lane loads the same 8-dim chunk of 2-8 head vectors (16-byte loads, all issued first),
+//     undoes keys' RoPE in registers (the NeoX partner chunk from another lane by shuffles) and subtracts the
+//     mean, X to shared memory; C = X B^T on tensor cores (WMMA 16x16x16, fp16 operands, fp32 accumulation);
+//     the warp quantizes and packs its rows (group_quant.cuh: the CPU reference's float operations), 4 rows
+//     at a time, and writes them;
 //   decode: the mirror image: rows unpacked and dequantized to fp16 coefficients (dropped and padding 0),
-//     projected back on tensor cores, the mean added, RoPE re-applied, rounded to fp16 and stored with
-//     16-byte stores.
-// Shapes: head_dim 32, 64 or 128 (per_head_supported); anything else takes the unfused v1 path (kvtc.cuh).
+//     projected back on tensor cores, then per lane chunk the mean added, RoPE re-applied, rounded to fp16
+//     and stored with 16-byte stores.
+// Shapes: head_dim 32, 64 or 128 and rotary dims a multiple of 16 (per_head_supported); anything else takes
+// the unfused v1 path (kvtc.cuh).
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -22,10 +25,10 @@ namespace lrb::kernels::kvtc {
 
 struct PerHeadTensor {
   const DeviceStream* streams = nullptr;  // [layers x heads]
-  const DeviceGroup* groups = nullptr;
-  const float* mean = nullptr;            // [S][head_dim]
-  const __half* basis = nullptr;          // [S][rmax][head_dim]
-  int rmax = 0, max_groups = 0, max_row_bytes = 0;
+  const DeviceGroup* kept_groups = nullptr;  // each stream's kept groups (DeviceStream::kept_begin, kept)
+  const float* mean = nullptr;               // [S][head_dim]
+  const __half* basis = nullptr;             // [S][rmax][head_dim]
+  int rmax = 0, max_kept = 0, max_row_bytes = 0;
 };
 
 // Whether the fused kernels take this geometry and plan (head_dim, shared memory within `smem_limit`).

@@ -26,10 +26,11 @@ namespace kk = kernels::kvtc;
 
 // One tensor's streams on the device.
 struct DeviceTensorPlan {
-  int streams = 0, p = 0, rmax = 0, max_row_bytes = 0, max_groups = 0;
-  bool fused = false;  // per_head v2 kernels (kvtc_per_head.cuh) instead of v1's three stages
+  int streams = 0, p = 0, rmax = 0, max_row_bytes = 0, max_kept = 0;
+  bool fused = false;  // per_head v3 kernels (kvtc_per_head.cuh) instead of v1's three stages
   DeviceBuffer<kk::DeviceStream> stream_table;
   DeviceBuffer<kk::DeviceGroup> groups;
+  DeviceBuffer<kk::DeviceGroup> kept_groups;  // the fused kernels': dropped groups left out
   DeviceBuffer<float> mean;    // [S][p]
   DeviceBuffer<__half> basis;  // [S][rmax][p]: component c of stream s is the p-vector at (s, c)
   // The fused kernels' basis: only the components up to each stream's last kept one ([S][r_used][p]): the
@@ -46,7 +47,7 @@ struct DeviceTensorPlan {
     rmax = 0;
     for (const auto& s : ss) rmax = std::max(rmax, s.r());
     std::vector<kk::DeviceStream> table;
-    std::vector<kk::DeviceGroup> gs;
+    std::vector<kk::DeviceGroup> gs, kept;
     std::vector<float> m(static_cast<std::size_t>(streams) * p);
     std::vector<__half> b(static_cast<std::size_t>(streams) * rmax * p, __float2half(0.0f));
     std::uint64_t at = payload_at;
@@ -55,7 +56,7 @@ struct DeviceTensorPlan {
       kk::DeviceStream d;
       d.group_begin = static_cast<int>(gs.size());
       d.group_count = static_cast<int>(s.plan.groups.size());
-      max_groups = std::max(max_groups, d.group_count);
+      d.kept_begin = static_cast<int>(kept.size());
       d.components = s.r();
       int code_bit = 0;
       for (const auto& g : s.plan.groups) {
@@ -65,9 +66,11 @@ struct DeviceTensorPlan {
           dg.param = d.kept++;
           dg.code_bit = code_bit;
           code_bit += g.size * kvtc::bits_of(g.type);
+          kept.push_back(dg);
         }
         gs.push_back(dg);
       }
+      max_kept = std::max(max_kept, d.kept);
       d.row_bytes = static_cast<int>(kvtc::row_bytes(s));
       d.payload_offset = static_cast<long long>(at);
       at += static_cast<std::uint64_t>(d.row_bytes) * rows;
@@ -89,6 +92,7 @@ struct DeviceTensorPlan {
     if (!u.empty()) used_basis.upload(u.data(), u.size(), stream);
     stream_table.upload(table.data(), table.size(), stream);
     groups.upload(gs.data(), gs.size(), stream);
+    if (!kept.empty()) kept_groups.upload(kept.data(), kept.size(), stream);
     mean.upload(m.data(), m.size(), stream);
     basis.upload(b.data(), b.size(), stream);
     LRB_CUDA_CHECK(cudaStreamSynchronize(stream));  // the host vectors go out of scope
@@ -109,8 +113,9 @@ struct DeviceTensorPlan {
 
   kk::PerHeadTensor per_head() const {
     kk::PerHeadTensor t;
-    t.streams = stream_table.data(), t.groups = groups.data(), t.mean = mean.data(), t.basis = used_basis.data();
-    t.rmax = r_used, t.max_groups = max_groups, t.max_row_bytes = max_row_bytes;
+    t.streams = stream_table.data(), t.kept_groups = kept_groups.data(), t.mean = mean.data();
+    t.basis = used_basis.data();
+    t.rmax = r_used, t.max_kept = max_kept, t.max_row_bytes = max_row_bytes;
     return t;
   }
 };
@@ -275,8 +280,8 @@ class KvtcCuda final : public CudaKvMethod {
     Json m = kvtc::metrics_json(cal_, stats_, s_.codec.entropy);
     if (stage_) m["entropy_stage"] = stage_->describe();
     m["gemm_plans"] = gemm_plans_json();
-    m["cuda_kernels"] = {{"keys", keys_.fused ? "per_head_fused_v2" : "unfused_v1"},
-                         {"values", values_.fused ? "per_head_fused_v2" : "unfused_v1"}};
+    m["cuda_kernels"] = {{"keys", keys_.fused ? "per_head_fused_v3" : "unfused_v1"},
+                         {"values", values_.fused ? "per_head_fused_v3" : "unfused_v1"}};
     return m;
   }
 
