@@ -92,5 +92,26 @@ TEST(LowrankFfn, RankAboveTheSmallerWidthIsRejectedNamingTheParameter) {
   EXPECT_EQ(bad->first, "rank_up");
 }
 
+TEST(LowrankFfn, TheModelGeneratorRefusesWhatItCannotBuildNamingTheParameter) {
+  const TaskFamily* f = Registry::instance().family("lowrank_ffn");
+  ASSERT_NE(f, nullptr);
+  Point pt;
+  for (const auto& spec : f->params()) pt.values[spec.name] = spec.default_value;
+  const WorkloadInfo* w = Registry::instance().workload("lowrank_ffn", "model");
+  ASSERT_NE(w, nullptr);
+  for (const auto& spec : w->params) pt.values[spec.name] = spec.default_value;
+  pt.values["generator"] = "model";
+  const auto refused_on = [&](Json values) {
+    Point q = pt;
+    for (auto& [k, v] : values.items()) q.values[k] = v;
+    const auto bad = f->invalid_point(q);
+    return bad ? bad->first : std::string("accepted");
+  };
+  EXPECT_EQ(refused_on({{"model", "tiny"}}), "model");  // model_id is smollm2-135m
+  EXPECT_EQ(refused_on({{"model", "smollm2-135m"}, {"d_ff", 100}}), "d_ff");
+  EXPECT_EQ(refused_on({{"model", "smollm2-135m"}, {"layer", 30}}), "layer");
+  EXPECT_EQ(refused_on({{"model", "smollm2-135m"}, {"layer", 29}}), "accepted");
+}
+
 }  // namespace
 }  // namespace lrb::test

@@ -317,6 +317,29 @@ TEST(Smollm2, LowrankMethodsGetModelLevelFidelity) {
 namespace lrb::test {
 namespace {
 
+// lowrank_ffn on a real layer's FFN: at full rank the three SVDs give the model back, at rank 8 they do not,
+// and dense_ffn stands for the unmodified FFN; X is the layer's real FFN input.
+TEST(Smollm2, LowrankFfnGetsModelLevelFidelityFromARealLayer) {
+  NEED_SMOLLM2();
+  TempDir dir;
+  write_file(dir / "c.json", R"({"name": "ffn", "task": "lowrank_ffn", "backend": "cpu",
+    "workload": {"model": "smollm2-135m", "generator": "model", "layer": 3, "tokens": 12, "eval_tokens": 32},
+    "axes": {"rank": [8, 576]}, "methods": ["unfused_lowrank", "dense_ffn"],
+    "measure": {"min_samples": 2, "timeout_s": 0.05}})");
+  const auto r = run_lrbench("run " + (dir / "c.json").string() + " --out " + dir.path().string() + " -q");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::map<std::string, Json> got;
+  for (const auto& [key, record] : records_by_method(dir / "ffn.jsonl")) {
+    EXPECT_EQ(record["status"], "ok") << record.dump();
+    EXPECT_LT(record["fidelity"]["rel_error"].get<double>(), 1e-5) << record["fidelity"].dump();
+    got[key] = record["fidelity"]["model"];
+  }
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_LT(got["unfused_lowrank/rank=576"]["kl"].get<double>(), 1e-6) << got["unfused_lowrank/rank=576"].dump();
+  EXPECT_GT(got["unfused_lowrank/rank=8"]["kl"].get<double>(), 1e-4) << got["unfused_lowrank/rank=8"].dump();
+  EXPECT_LT(got["dense_ffn/rank=8"]["kl"].get<double>(), 1e-6) << got["dense_ffn/rank=8"].dump();
+}
+
 // lrbench model --svd-linears with lists: one compressed model per (SVD kind, energy) from one load; at full
 // energy both kinds give back the model (whitened: W S S^-1), at half the energy neither does.
 TEST(Smollm2, ModelCommandComparesSvdCompressedModels) {

@@ -11,6 +11,7 @@
 #include "workloads/common/rng.hpp"
 #include "workloads/lowrank_ffn/method_base.hpp"
 #include "workloads/lowrank_linear/generators.hpp"
+#include "workloads/model/real_linear.hpp"
 
 namespace lrb {
 
@@ -58,7 +59,8 @@ class LowrankFfnFamily final : public TaskFamily {
         {"rank_down", ParamType::integer, 0, "down's rank (0: rank)", 0.0, 131072.0, {}},
         {"energy", ParamType::number, 0.0,
          "each matrix keeps the smallest rank with this fraction of its sum s^2 (0: the ranks above)", 0.0, 1.0, {}},
-        {"generator", ParamType::string, "spectral", "weight generator (lrbench list workloads)", {}, {}, {"spectral"}},
+        {"generator", ParamType::string, "spectral", "weight generator (lrbench list workloads)", {}, {},
+         {"spectral", "model"}},
         {"seed", ParamType::integer, 0, "seed of every generated tensor", 0.0, kMaxExactInteger, {}},
     };
   }
@@ -66,6 +68,8 @@ class LowrankFfnFamily final : public TaskFamily {
   std::optional<std::pair<std::string, std::string>> invalid_point(const Point& point) const override {
     const Params p = point.params();
     const auto [d, dff] = dims(p);
+    if (p.string("generator") == "model")
+      if (auto bad = invalid_model_point(p, {"d_model", "d_ff"})) return bad;
     if (p.number("energy") > 0) return std::nullopt;
     for (Matrix k : kMatrices) {
       const int r = rank_of(p, k);
@@ -93,6 +97,11 @@ class LowrankFfnFamily final : public TaskFamily {
     e.arithmetic = fmt::format("three {} x {} weights ({:.3g} GiB fp16 each), {} tokens; host ~50 bytes per weight "
                                "element, device 12",
                                dff, d, 2 * w / (1 << 30), p.integer("tokens"));
+    if (p.string("generator") == "model") {  // the real model (fp32) and the copy fidelity.model modifies
+      const double m = model::model_host_bytes(p.string("model_id"));
+      e.host_bytes += 2 * m;
+      e.arithmetic += fmt::format("; the model in fp32 on the host twice ({:.3g} GiB each)", m / (1 << 30));
+    }
     return e;
   }
 
@@ -130,7 +139,10 @@ class LowrankFfnFamily final : public TaskFamily {
       f.W = std::move(sw.W);
       f.US = sw.US.leftCols(r);
       f.Vt = sw.Vt.topRows(r);
+      prob->real[k] = sw.real;
+      if (k == LowrankFfnProblem::gate && sw.X.size() > 0) prob->X = std::move(sw.X);  // the FFN's real input
     }
+    if (prob->X.size() > 0) return prob;
     Rng rx(stream_seed(prob->seed, {kStreamActivations, 0xFF0Full}));
     prob->X.resize(prob->tokens, d);
     for (Eigen::Index i = 0; i < prob->X.size(); ++i) prob->X.data()[i] = to_half(rx.normal());
@@ -139,7 +151,11 @@ class LowrankFfnFamily final : public TaskFamily {
 
   Json workload_info(const Problem& problem) const override {
     const auto& p = static_cast<const LowrankFfnProblem&>(problem);
-    Json j = {{"generator", p.generator}, {"seed", p.seed}, {"source", "synthetic"}, {"d_model", p.d_model},
+    Json j = {{"generator", p.generator},
+              {"seed", p.seed},
+              {"source", p.real[0] ? "a real layer's FFN weights and its real inputs (workloads/model/real_linear.hpp)"
+                                   : "synthetic"},
+              {"d_model", p.d_model},
               {"d_ff", p.d_ff}};
     for (Matrix k : kMatrices)
       j[LowrankFfnProblem::kNames[k]] = {{"rank", p.m[k].rank()}, {"energy_kept", p.m[k].energy_kept()}};
@@ -196,6 +212,19 @@ class LowrankFfnFamily final : public TaskFamily {
     if (n < p.tokens) f["sampled"] = fmt::format("{} evenly spaced rows of {} (FP64 budget {:.3g} FLOPs)", n, p.tokens,
                                                  options.max_reference_flops);
     for (Matrix k : kMatrices) f["energy_kept"][LowrankFfnProblem::kNames[k]] = p.m[k].energy_kept();
+    if (p.real[0]) {  // the FFN the method stands for: W itself for a full-FFN method, else each W_r = US Vt
+      std::vector<std::pair<std::string, MatrixF>> used;
+      for (Matrix k : kMatrices)
+        used.emplace_back(LowrankFfnProblem::kNames[k], to_full ? MatrixF(p.m[k].W.cast<float>())
+                                                                : MatrixF(p.m[k].US.cast<float>() * p.m[k].Vt.cast<float>()));
+      const auto& rl = *p.real[0];
+      f["model"] = model::layer_fidelity(
+          rl, used,
+          fmt::format("layer {}'s gate, up and down by the weights the method computes with (fp16 W for a full-FFN "
+                      "method, else each W_r = US Vt of the record's factors; the kernel's own error is the "
+                      "tensor-level fidelity)",
+                      rl.layer));
+    }
     r.error = target.rel_error();
     return r;
   }
@@ -228,18 +257,27 @@ class LowrankFfnFamily final : public TaskFamily {
   static int rank_of(const Params& p, Matrix k) { return static_cast<int>(p.integer(rank_param(p, k))); }
 };
 
+// lowrank_linear's generator `id`, called once per matrix (gate, up, down under their own keys and names),
+// looked up when called: the two families register in no fixed order.
+LowrankGenerator forward_to(const std::string& id) {
+  return [id](const LowrankGenRequest& q) {
+    return std::any_cast<LowrankGenerator>(Registry::instance().workload("lowrank_linear", id)->generate)(q);
+  };
+}
+
 [[maybe_unused]] const bool registered = [] {
   Registry::instance().add_family(std::make_shared<LowrankFfnFamily>());
-  // lowrank_linear's spectral generator, three times (gate, up, down under their own keys), looked up when
-  // called: the two registrations run in no fixed order.
   Registry::instance().add_workload(
       {"lowrank_ffn", "spectral",
        "each weight as lowrank_linear's spectral generator makes it: random orthogonal singular vectors, singular "
        "values (i+1)^-decay, exact truncation",
-       {{"decay", ParamType::number, 0.5, "singular values fall as (i+1)^-decay", 0.0, 8.0, {}}},
-       LowrankGenerator([](const LowrankGenRequest& q) {
-         return std::any_cast<LowrankGenerator>(Registry::instance().workload("lowrank_linear", "spectral")->generate)(q);
-       })});
+       spectral_generator_params(), forward_to("spectral")});
+  Registry::instance().add_workload(
+      {"lowrank_ffn", "model",
+       "a real layer's gate, up and down (lowrank_linear's model generator, each matrix under its projection name), "
+       "the FFN's real inputs from a prefill of real text; SVD plain or whitened; gives fidelity.model with the "
+       "layer's FFN replaced",
+       model_generator_params(), forward_to("model")});
   return true;
 }();
 

@@ -5,11 +5,16 @@
 // [d_model x d_ff] (US [d_model x r], Vt [r x d_ff]).
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "harness/method.hpp"
 #include "harness/tensor.hpp"
+
+namespace lrb::model {
+struct RealLinear;
+}
 
 namespace lrb {
 
@@ -30,6 +35,8 @@ struct LowrankFfnProblem : Problem {
   int d_model = 0, d_ff = 0, tokens = 0;
   std::array<LowrankFactors, 3> m;  // gate, up, down
   MatrixH X;                        // tokens x d_model
+  // The real model's gate, up and down (generator model), or null: X is then the FFN's real input.
+  std::array<std::shared_ptr<const model::RealLinear>, 3> real;
   int rank(Matrix k) const { return m[k].rank(); }
 };
 

@@ -52,15 +52,7 @@ class LowrankLinearFamily final : public TaskFamily {
     const Params p = point.params();
     const auto [din, dout] = dims(p);
     if (p.string("generator") == "model") {
-      if (p.string("model") != p.string("model_id"))
-        return std::make_pair(std::string("model"), fmt::format("the model generator runs {}: set model to it too",
-                                                                p.string("model_id")));
-      if (p.integer("d_in") > 0 || p.integer("d_out") > 0)
-        return std::make_pair(std::string(p.integer("d_in") > 0 ? "d_in" : "d_out"),
-                              "the model generator's weight has the model's own shape: leave it at 0");
-      const ModelShape* m = Registry::instance().model(p.string("model"));
-      if (p.integer("layer") >= m->n_layers)
-        return std::make_pair(std::string("layer"), fmt::format("{} has {} layers", m->id, m->n_layers));
+      if (auto bad = invalid_model_point(p, {"d_in", "d_out"})) return bad;
       if (p.string("projection") == "qkv")
         return std::make_pair(std::string("projection"), "the model's linears are q, k, v, o, gate, up, down");
     }

@@ -14,6 +14,37 @@
 #include "workloads/model/real_linear.hpp"
 
 namespace lrb {
+
+ParamSpecs spectral_generator_params() {
+  return {{"decay", ParamType::number, 0.5, "singular values fall as (i+1)^-decay", 0.0, 8.0, {}}};
+}
+
+ParamSpecs model_generator_params() {
+  return {{"model_id", ParamType::string, "smollm2-135m", "the model run (lrbench list models)", {}, {}, {}},
+          {"text", ParamType::string, "/usr/share/common-licenses/GPL-3", "UTF-8 text file", {}, {}, {}},
+          {"layer", ParamType::integer, 0, "which layer's linear", 0.0, 1024.0, {}},
+          {"svd", ParamType::string, "plain", "plain: SVD of W; whitened: of W S, S S^T = X_c^T X_c", {}, {},
+           {"plain", "whitened"}},
+          {"calibration_tokens", ParamType::integer, 1024,
+           "tokens of calibration activations (whitened; fewer than d_in leave X_c^T X_c rank-deficient)", 1.0, 65536.0, {}},
+          {"eval_tokens", ParamType::integer, 256, "tokens the model is evaluated on for fidelity.model", 2.0, 65536.0,
+           {}}};
+}
+
+std::optional<std::pair<std::string, std::string>> invalid_model_point(const Params& p,
+                                                                       const std::vector<std::string>& own_shape) {
+  if (p.string("model") != p.string("model_id"))
+    return std::make_pair(std::string("model"),
+                          fmt::format("the model generator runs {}: set model to it too", p.string("model_id")));
+  for (const auto& name : own_shape)
+    if (p.integer(name) > 0)
+      return std::make_pair(name, "the model generator's weights have the model's own shape: leave it at 0");
+  const ModelShape* m = Registry::instance().model(p.string("model"));
+  if (p.integer("layer") >= m->n_layers)
+    return std::make_pair(std::string("layer"), fmt::format("{} has {} layers", m->id, m->n_layers));
+  return std::nullopt;
+}
+
 namespace {
 
 SpectralWeights spectral(const LowrankGenRequest& q) {
@@ -80,19 +111,11 @@ SpectralWeights model_weight(const LowrankGenRequest& q) {
       {"lowrank_linear", "model",
        "a real weight of the real model (layer, projection), its real inputs from a prefill of real text; SVD plain or "
        "activation-aware (whitened, as SVD-LLM); gives fidelity.model",
-       {{"model_id", ParamType::string, "smollm2-135m", "the model run (lrbench list models)", {}, {}, {}},
-        {"text", ParamType::string, "/usr/share/common-licenses/GPL-3", "UTF-8 text file", {}, {}, {}},
-        {"layer", ParamType::integer, 0, "which layer's linear", 0.0, 1024.0, {}},
-        {"svd", ParamType::string, "plain", "plain: SVD of W; whitened: of W S, S S^T = X_c^T X_c", {}, {},
-         {"plain", "whitened"}},
-        {"calibration_tokens", ParamType::integer, 1024,
-         "tokens of calibration activations (whitened; fewer than d_in leave X_c^T X_c rank-deficient)", 1.0, 65536.0, {}},
-        {"eval_tokens", ParamType::integer, 256, "tokens the model is evaluated on for fidelity.model", 2.0, 65536.0,
-         {}}},
+       model_generator_params(),
        LowrankGenerator(model_weight)});
   Registry::instance().add_workload(
       {"lowrank_linear", "spectral", "random orthogonal singular vectors, singular values (i+1)^-decay, exact truncation",
-       {{"decay", ParamType::number, 0.5, "singular values fall as (i+1)^-decay", 0.0, 8.0, {}}},
+       spectral_generator_params(),
        LowrankGenerator(spectral)});
   return true;
 }();

@@ -83,23 +83,31 @@ std::shared_ptr<const RealLinear> real_linear(const std::string& model_id, const
   return rl;
 }
 
-Json linear_fidelity(const RealLinear& rl, const MatrixF& W_r) {
+Json layer_fidelity(const RealLinear& rl, const std::vector<std::pair<std::string, MatrixF>>& replacements,
+                    const std::string& what) {
   auto modified = std::make_shared<LlamaWeights>(*rl.weights);
-  MatrixF& target = modified->linear(rl.layer, rl.projection);
-  if (target.rows() != W_r.rows() || target.cols() != W_r.cols())
-    throw std::logic_error("linear_fidelity: replacement of another shape");
-  target = W_r;
+  for (const auto& [projection, W_r] : replacements) {
+    MatrixF& target = modified->linear(rl.layer, projection);
+    if (target.rows() != W_r.rows() || target.cols() != W_r.cols())
+      throw std::logic_error("layer_fidelity: replacement of another shape");
+    target = W_r;
+  }
   const LlamaCpu cpu(modified);
   KvCache kv = cpu.new_cache(rl.eval_tokens);
   const MatrixF logits = cpu.forward(rl.eval_ids, kv);
   Json j = compare_logits(*rl.reference_logits, logits, std::vector<int>(rl.eval_ids.begin() + 1, rl.eval_ids.end()));
   j["text"] = rl.text;
   j["model"] = rl.model_id;
-  j["replaced"] = fmt::format("layer {} {} by the layer the method computes with (fp16 W for a full-layer method, "
-                              "else W_r = US Vt of the record's factors; the kernel's own error is the tensor-level "
-                              "fidelity)",
-                              rl.layer, rl.projection);
+  j["replaced"] = what;
   return j;
+}
+
+Json linear_fidelity(const RealLinear& rl, const MatrixF& W_r) {
+  return layer_fidelity(rl, {{rl.projection, W_r}},
+                        fmt::format("layer {} {} by the layer the method computes with (fp16 W for a full-layer "
+                                    "method, else W_r = US Vt of the record's factors; the kernel's own error is the "
+                                    "tensor-level fidelity)",
+                                    rl.layer, rl.projection));
 }
 
 }  // namespace lrb::model

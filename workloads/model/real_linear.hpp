@@ -34,5 +34,9 @@ std::shared_ptr<const RealLinear> real_linear(const std::string& model_id, const
 // The model with this linear replaced by W_r = US Vt, on the text's first eval_tokens tokens, against the
 // unmodified model: {kl, top1_agreement, ppl, ppl_reference, tokens, text, replaced}.
 Json linear_fidelity(const RealLinear& rl, const MatrixF& W_r);
+// The same with several linears of rl's layer replaced at once ({projection, its replacement}): a
+// low-rank FFN's gate, up and down.
+Json layer_fidelity(const RealLinear& rl, const std::vector<std::pair<std::string, MatrixF>>& replacements,
+                    const std::string& what);
 
 }  // namespace lrb::model
