@@ -51,7 +51,15 @@ Json footprint_json(const Method& method) {
   const Footprint fp = method.footprint();
   Json components = Json::object();
   for (const auto& [name, bytes] : fp.components) components[name] = bytes;
-  return {{"stored_bytes", fp.total()}, {"components", components}};
+  Json m = {{"stored_bytes", fp.total()}, {"components", components}};
+  const Footprint tr = method.transient();
+  if (!tr.components.empty()) {
+    Json live = Json::object();
+    for (const auto& [name, bytes] : tr.components) live[name] = bytes;
+    m["transient_analytic"] = {{"bytes", tr.total()}, {"live", live},
+                               {"how", "the intermediates the method's code allocates, live at once at its peak"}};
+  }
+  return m;
 }
 
 Json memory_during_run(Method& method, ExecContext& ctx, const ByteCounter& counter, const std::string& how) {

@@ -25,7 +25,8 @@ class Measurement {
   // One phase of `run` (compress, decompress) in the same mode as the run.
   virtual TimingResult time_phase(Method& method, std::size_t phase, const MeasureOptions& options,
                                   const PreparedCopyFactory& make_copy) = 0;
-  // Memory pass: {stored_bytes, components, peak_bytes, transient_bytes, how}.
+  // Memory pass: {stored_bytes, components, peak_bytes, transient_bytes, how}, and transient_analytic
+  // {bytes, live, how} where the method counts its own intermediates (Method::transient).
   virtual Json memory(Method& method) = 0;
   // HBM traffic of one execution inside a profiler range named `range`: {available, read_bytes,
   // write_bytes, write_drained_bytes, note, ...}.

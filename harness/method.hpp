@@ -93,6 +93,9 @@ class Method {
   virtual std::vector<TimedPhase> phases() { return {}; }
   // Stored bytes by component.
   virtual Footprint footprint() const = 0;
+  // The intermediates one run allocates and frees, by name, as the method's own code sizes them (live at
+  // once at its peak): the analytic count the memory pass records beside the measured transient bytes.
+  virtual Footprint transient() const { return {}; }
   // Compulsory bytes/FLOPs of this method's own representation; nothing: the family's default.
   virtual std::optional<Floor> floor(const Problem& problem) const {
     (void)problem;

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "harness/host_memory.hpp"
+#include "harness/measurement.hpp"
 #include "harness/registry.hpp"
 #include "tests/support/method_check.hpp"
 #include "workloads/lowrank_ffn/problem.hpp"
@@ -90,6 +92,28 @@ TEST(LowrankFfn, RankAboveTheSmallerWidthIsRejectedNamingTheParameter) {
   const auto bad = f->invalid_point(pt);
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->first, "rank_up");
+}
+
+// The memory pass records each method's own count of its intermediates beside the measured transient bytes,
+// and (where the host heap is counted) the two agree: the [T, d_ff] activations dominate.
+TEST(LowrankFfn, TransientMemoryIsCountedAndMeasured) {
+  const Json v = {{"d_model", 32}, {"d_ff", 2048}, {"rank", 16}, {"tokens", 64}};
+  const std::uint64_t act = 4ull * 64 * 2048;
+  for (const char* method : {"dense_ffn", "unfused_lowrank", "packed_unfused"}) {
+    const MethodRun r = check_method("lowrank_ffn", method, v);
+    ASSERT_FALSE(r.check.failure) << *r.check.failure;
+    const auto m = make_measurement(*r.ctx);
+    const Json mem = m->memory(*r.method);
+    ASSERT_TRUE(mem.contains("transient_analytic")) << mem.dump();
+    const auto analytic = mem["transient_analytic"]["bytes"].get<std::uint64_t>();
+    EXPECT_EQ(mem["transient_analytic"]["live"]["gate_act"].get<std::uint64_t>(), act) << method;
+    EXPECT_GE(analytic, 2 * act) << method;
+    EXPECT_LT(analytic, 2 * act + act / 4) << method;  // the rank-16 and output temporaries are small
+    if (!host_memory::counting()) continue;
+    const auto measured = mem["transient_bytes"].get<std::int64_t>();
+    EXPECT_GE(measured, 0.9 * analytic) << method << ": " << mem.dump();
+    EXPECT_LE(measured, 1.5 * analytic) << method << ": " << mem.dump();
+  }
 }
 
 TEST(LowrankFfn, TheModelGeneratorRefusesWhatItCannotBuildNamingTheParameter) {

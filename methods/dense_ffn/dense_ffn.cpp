@@ -25,6 +25,10 @@ class DenseFfn final : public CpuLowrankFfnMethod {
     out_.noalias() = g * W_[LowrankFfnProblem::down].transpose();
   }
   Footprint footprint() const override { return {{{"weights", bytes_of(W_[0]) + bytes_of(W_[1]) + bytes_of(W_[2])}}}; }
+  Footprint transient() const override {
+    const std::uint64_t act = 4ull * X_.rows() * W_[0].rows();  // [T, d_ff] fp32
+    return {{{"gate_act", act}, {"up_act", act}}};
+  }
   std::optional<Floor> floor(const Problem& problem) const override {
     return dense_ffn::floor(static_cast<const LowrankFfnProblem&>(problem));
   }

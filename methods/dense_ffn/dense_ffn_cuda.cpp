@@ -23,6 +23,10 @@ class DenseFfnCuda final : public CudaLowrankFfnMethod {
     pass(false, g.data(), u.data());
   }
   Footprint footprint() const override { return {{{"weights", w_[0].bytes() + w_[1].bytes() + w_[2].bytes()}}}; }
+  Footprint transient() const override {
+    const std::uint64_t act = 2ull * p_->tokens * p_->d_ff;  // [T, d_ff] fp16
+    return {{{"gate_act", act}, {"up_act", act}}};
+  }
   std::optional<Floor> floor(const Problem& problem) const override {
     return dense_ffn::floor(static_cast<const LowrankFfnProblem&>(problem));
   }

@@ -31,6 +31,11 @@ class PackedUnfused final : public CpuLowrankFfnMethod {
     const MatrixF t = g * down_vt_.transpose();
     out_.noalias() = t * US_[LowrankFfnProblem::down].transpose();
   }
+  Footprint transient() const override {
+    const std::uint64_t T = X_.rows(), act = 4 * T * US_[0].rows();
+    return {{{"packed_z", 4 * T * packed_.rows()}, {"gate_act", act}, {"up_act", act},
+             {"rank_intermediate", 4 * T * down_vt_.rows()}}};
+  }
   Footprint footprint() const override {
     return {{{"factors", bytes_of(packed_) + bytes_of(US_[0]) + bytes_of(US_[1]) + bytes_of(US_[2]) + bytes_of(down_vt_)}}};
   }

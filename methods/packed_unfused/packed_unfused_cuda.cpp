@@ -32,6 +32,9 @@ class PackedUnfusedCuda final : public CudaLowrankFfnMethod {
     StreamBuffer<__half> z(z_elements(), s), g(dff_elements(), s), u(dff_elements(), s);
     pass(false, z.data(), g.data(), u.data());
   }
+  Footprint transient() const override {
+    return {{{"packed_z", 2 * z_elements()}, {"gate_act", 2 * dff_elements()}, {"up_act", 2 * dff_elements()}}};
+  }
   Footprint footprint() const override {
     return {{{"factors", packed_.bytes() + us_[0].bytes() + us_[1].bytes() + us_[2].bytes() + down_vt_.bytes()}}};
   }

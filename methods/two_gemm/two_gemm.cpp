@@ -22,6 +22,7 @@ class TwoGemm final : public CpuLowrankMethod {
     out_.noalias() = t * US_.transpose();
   }
   Footprint footprint() const override { return {{{"factors", bytes_of(US_) + bytes_of(Vt_)}}}; }
+  Footprint transient() const override { return {{{"rank_intermediate", 4ull * X_.rows() * Vt_.rows()}}}; }
 
  private:
   MatrixF US_, Vt_, X_;

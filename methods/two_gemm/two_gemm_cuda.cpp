@@ -29,6 +29,7 @@ class TwoGemmCuda final : public CudaLowrankMethod {
     tuned_gemm_tn(*ctx_, p_->d_out, p_->tokens, r, 1.0f, us_.data(), r, t.data(), r, 0.0f, y_.data(), p_->d_out);
   }
   Footprint footprint() const override { return {{{"factors", us_.bytes() + vt_.bytes()}}}; }
+  Footprint transient() const override { return {{{"rank_intermediate", 2ull * p_->tokens * p_->rank}}}; }
 
  private:
   DeviceBuffer<__half> us_, vt_;

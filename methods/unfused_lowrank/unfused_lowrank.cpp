@@ -26,6 +26,13 @@ class UnfusedLowrank final : public CpuLowrankFfnMethod {
     for (Eigen::Index i = 0; i < g.size(); ++i) g.data()[i] = swiglu::gated(g.data()[i], u.data()[i]);
     out_.noalias() = apply(LowrankFfnProblem::down, g);
   }
+  // At down's GEMMs: the gate (now h) and up activations, down's [T, r] intermediate and its output before
+  // the copy into Y.
+  Footprint transient() const override {
+    const std::uint64_t T = X_.rows(), act = 4 * T * US_[0].rows();
+    return {{{"gate_act", act}, {"up_act", act}, {"rank_intermediate", 4 * T * Vt_[2].rows()},
+             {"output_temp", 4 * T * out_.cols()}}};
+  }
   Footprint footprint() const override {
     std::size_t b = 0;
     for (int k = 0; k < 3; ++k) b += bytes_of(US_[k]) + bytes_of(Vt_[k]);

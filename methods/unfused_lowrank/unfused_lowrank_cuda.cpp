@@ -1,5 +1,7 @@
 // unfused_lowrank, CUDA path: six tuned cuBLASLt GEMMs and the SwiGLU kernel; the [T, r] and [T, d_ff]
 // intermediates in stream-ordered scratch, so the memory pass sees them as transient memory.
+#include <algorithm>
+
 #include "harness/registry.hpp"
 #include "kernels/lowrank_ffn/swiglu.cuh"
 #include "workloads/lowrank_ffn/device_data.hpp"
@@ -23,6 +25,10 @@ class UnfusedLowrankCuda final : public CudaLowrankFfnMethod {
     StreamBuffer<__half> t(static_cast<std::size_t>(p_->tokens) * max_rank(), s),
         g(static_cast<std::size_t>(p_->tokens) * p_->d_ff, s), u(static_cast<std::size_t>(p_->tokens) * p_->d_ff, s);
     pass(false, t.data(), g.data(), u.data());
+  }
+  Footprint transient() const override {
+    const std::uint64_t T = p_->tokens, act = 2 * T * p_->d_ff;
+    return {{{"gate_act", act}, {"up_act", act}, {"rank_intermediate", 2 * T * max_rank()}}};
   }
   Footprint footprint() const override {
     std::size_t b = 0;
