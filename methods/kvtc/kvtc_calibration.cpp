@@ -4,6 +4,8 @@
 #include <cmath>
 #include <functional>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
@@ -66,12 +68,36 @@ namespace {
 // at GEMM speed. Householder QR plus forming Q did the same at p = 131072, r = 384 (Llama-2-7B paper mode) in
 // minutes, not seconds. R's diagonal is positive, so each column keeps its sign (its component). Where V^T V
 // is not positive definite (dependent columns) Householder QR takes over.
+// Row blocks of a p-row matrix for the parallel loops below: fixed boundaries, so every sum is formed in the
+// same order whatever the number of threads.
+std::vector<std::pair<Eigen::Index, Eigen::Index>> row_blocks(Eigen::Index p) {
+  constexpr Eigen::Index kBlock = 8192;
+  std::vector<std::pair<Eigen::Index, Eigen::Index>> b;
+  for (Eigen::Index at = 0; at < p; at += kBlock) b.emplace_back(at, std::min(kBlock, p - at));
+  return b;
+}
+
+// sum over blocks b of A_b A_b^T (lower triangle, m x m), the blocks in parallel: the Gram matrices of paper
+// mode (p = 131072) on every core. `block(first, count)` gives A_b for the p-range [first, first + count).
+// parallel_for runs inline inside another, so per-head mode's per-stream loop keeps the cores.
+template <class Block>
+Eigen::MatrixXd blocked_gram(Eigen::Index m, Eigen::Index p, Block&& block) {
+  const auto blocks = row_blocks(p);
+  std::vector<Eigen::MatrixXd> part(blocks.size());
+  parallel_for(blocks.size(), [&](std::size_t i) {
+    part[i] = Eigen::MatrixXd::Zero(m, m);
+    part[i].selfadjointView<Eigen::Lower>().rankUpdate(block(blocks[i].first, blocks[i].second));
+  });
+  Eigen::MatrixXd G = Eigen::MatrixXd::Zero(m, m);
+  for (const auto& g : part) G += g;
+  return G;
+}
+
 void orthonormalize(Eigen::MatrixXd& V) {
   const Eigen::Index p = V.rows(), r = V.cols();
   for (int pass = 0; pass < 2; ++pass) {
-    Eigen::MatrixXd G = Eigen::MatrixXd::Zero(r, r);
-    G.selfadjointView<Eigen::Lower>().rankUpdate(V.transpose());
-    const Eigen::LLT<Eigen::MatrixXd> llt(G);
+    const Eigen::LLT<Eigen::MatrixXd> llt(
+        blocked_gram(r, p, [&](Eigen::Index at, Eigen::Index len) { return V.middleRows(at, len).transpose(); }));
     if (llt.info() != Eigen::Success) {
       const Eigen::HouseholderQR<Eigen::MatrixXd> qr(V);
       Eigen::MatrixXd Q = qr.householderQ() * Eigen::MatrixXd::Identity(p, r);
@@ -80,8 +106,12 @@ void orthonormalize(Eigen::MatrixXd& V) {
       V = std::move(Q);
       return;
     }
-    // V R^-1 = (R^-T V^T)^T, with R = L^T.
-    V = llt.matrixL().solve(V.transpose()).transpose();
+    // V R^-1 = (R^-T V^T)^T, with R = L^T, block of rows by block.
+    const auto blocks = row_blocks(p);
+    parallel_for(blocks.size(), [&](std::size_t i) {
+      auto Vb = V.middleRows(blocks[i].first, blocks[i].second);
+      Vb = llt.matrixL().solve(Vb.transpose()).transpose();
+    });
   }
 }
 
@@ -93,7 +123,8 @@ void fit_pca(const Eigen::MatrixXf& fit, Stream& s) {
   // The smaller Gram matrix, lower triangle by a rank update (half a GEMM's FLOPs).
   const Eigen::Index m = gram ? n : p;
   Eigen::MatrixXd G = Eigen::MatrixXd::Zero(m, m);
-  if (gram) G.selfadjointView<Eigen::Lower>().rankUpdate(Xc);
+  if (gram)  // Xc Xc^T, over blocks of Xc's p columns
+    G = blocked_gram(n, p, [&](Eigen::Index at, Eigen::Index len) { return Xc.middleCols(at, len); });
   else G.selfadjointView<Eigen::Lower>().rankUpdate(Xc.transpose());
   const Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(G);
   if (eig.info() != Eigen::Success) throw std::runtime_error("kvtc calibration: eigendecomposition failed");
@@ -104,12 +135,21 @@ void fit_pca(const Eigen::MatrixXf& fit, Stream& s) {
     if (lambda[i] > 1e-9 * top && lambda[i] > 0) keep.push_back(i);
   const auto r = static_cast<Eigen::Index>(keep.size());
   Eigen::MatrixXd V(p, r);
+  Eigen::MatrixXd W(m, r);  // the kept eigenvectors (Gram route: scaled by lambda^-1/2)
   s.variance.resize(r);
   for (Eigen::Index k = 0; k < r; ++k) {
     const Eigen::Index i = keep[k];
     s.variance[k] = lambda[i] / std::max<Eigen::Index>(n, 1);
-    V.col(k) = gram ? Eigen::VectorXd(Xc.transpose() * eig.eigenvectors().col(i) / std::sqrt(lambda[i]))
-                    : Eigen::VectorXd(eig.eigenvectors().col(i));
+    W.col(k) = gram ? Eigen::VectorXd(eig.eigenvectors().col(i) / std::sqrt(lambda[i])) : Eigen::VectorXd(eig.eigenvectors().col(i));
+  }
+  if (gram) {  // V = Xc^T W, block of rows by block
+    const auto blocks = row_blocks(p);
+    parallel_for(blocks.size(), [&](std::size_t b) {
+      V.middleRows(blocks[b].first, blocks[b].second).noalias() =
+          Xc.middleCols(blocks[b].first, blocks[b].second).transpose() * W;
+    });
+  } else {
+    V = W;
   }
   if (gram && r > 0) orthonormalize(V);
   // Rounded to fp16: the artifact is stored (and counted, artifact_bytes) and used on the GPU in fp16, so the
@@ -143,7 +183,16 @@ Fitted fit_streams(const KvTensor& calib, bool with_rope, const RopeSpec& rope, 
   f.held.resize(f.streams.size());
   const int p = mode == Mode::paper ? calib.layers * calib.heads * calib.head_dim : calib.head_dim;
   const int n = calib.tokens, n_fit = std::max(1, n * 3 / 4);
-  parallel_for(f.streams.size(), [&](std::size_t i) {
+  // Per-head mode: streams in parallel (each fit small). Paper mode's two streams one after the other, each
+  // fit parallel inside (gram_of_rows, the row-block loops): two threads on two 131072-wide fits left the
+  // other cores idle for a minute.
+  const auto each_stream = [&](auto&& fit_one) {
+    if (mode == Mode::paper)
+      for (std::size_t i = 0; i < f.streams.size(); ++i) fit_one(i);
+    else
+      parallel_for(f.streams.size(), fit_one);
+  };
+  each_stream([&](std::size_t i) {
     Stream& s = f.streams[i];
     Eigen::MatrixXf X(n, p);
     Eigen::VectorXf row(p);
