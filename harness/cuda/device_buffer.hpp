@@ -1,6 +1,7 @@
 #pragma once
 // RAII device memory (not copyable, movable). Every DeviceBuffer counts its bytes, so the memory pass
 // can report the peak and transient device bytes of a method's run (MEASUREMENT.md section 6).
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <atomic>
@@ -94,6 +95,14 @@ class DeviceBuffer {
 template <class T>
 void allocate_output(DeviceBuffer<T>& b, std::size_t count) {
   b.allocate_guarded(count, kGuardBandBytes / sizeof(T));
+}
+
+// A host fp16 matrix (Eigen::half, IEEE binary16 like __half: the bits are kept) uploaded as it is.
+template <class M>
+DeviceBuffer<__half> upload_half(const M& m, cudaStream_t stream) {
+  DeviceBuffer<__half> b;
+  if (m.size() > 0) b.upload(reinterpret_cast<const __half*>(m.data()), static_cast<std::size_t>(m.size()), stream);
+  return b;
 }
 
 }  // namespace lrb::cuda

@@ -12,7 +12,7 @@ class DenseCuda final : public CudaLowrankMethod {
   explicit DenseCuda(const Params&) {}
   void prepare(const Problem& problem, ExecContext& ctx) override {
     bind(problem, ctx);
-    w_ = upload_matrix(p_->W, ctx_->stream());
+    w_ = upload_half(p_->W, ctx_->stream());
     plan_gemm_tn(*ctx_, p_->d_out, p_->tokens, p_->d_in, w_.data(), p_->d_in, x_.data(), p_->d_in, 0.0f, y_.data(),
                  p_->d_out);
   }

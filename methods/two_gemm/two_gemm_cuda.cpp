@@ -12,8 +12,8 @@ class TwoGemmCuda final : public CudaLowrankMethod {
   explicit TwoGemmCuda(const Params&) {}
   void prepare(const Problem& problem, ExecContext& ctx) override {
     bind(problem, ctx);
-    us_ = upload_matrix(p_->US, ctx_->stream());
-    vt_ = upload_matrix(p_->Vt, ctx_->stream());
+    us_ = upload_half(p_->US, ctx_->stream());
+    vt_ = upload_half(p_->Vt, ctx_->stream());
     DeviceBuffer<__half> t(static_cast<std::size_t>(p_->tokens) * p_->rank);
     plan_gemm_tn(*ctx_, p_->rank, p_->tokens, p_->d_in, vt_.data(), p_->d_in, x_.data(), p_->d_in, 0.0f, t.data(),
                  p_->rank);

@@ -14,14 +14,6 @@ namespace lrb::cuda {
 
 inline const __half* as_device_half(const Half* p) { return reinterpret_cast<const __half*>(p); }
 
-// The problem's fp16 matrices keep their bits: Eigen::half and __half are both IEEE binary16.
-template <class M>
-DeviceBuffer<__half> upload_half(const M& m, cudaStream_t stream) {
-  DeviceBuffer<__half> b;
-  if (m.size() > 0) b.upload(as_device_half(m.data()), static_cast<std::size_t>(m.size()), stream);
-  return b;
-}
-
 // The problem's batch layout on the device: the sorted token order, segment offsets and each segment's
 // and token's adapter (device arrays for kernels), with host copies of the segment table for launches.
 struct DeviceAdapterBatch {

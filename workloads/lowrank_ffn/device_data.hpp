@@ -9,13 +9,6 @@
 
 namespace lrb::cuda {
 
-template <class M>
-DeviceBuffer<__half> upload_half(const M& m, cudaStream_t stream) {
-  DeviceBuffer<__half> b;
-  b.upload(reinterpret_cast<const __half*>(m.data()), static_cast<std::size_t>(m.size()), stream);
-  return b;
-}
-
 // out [T x n] (row-major, ld_out) = in [T x k] (row-major, ld_in) W^T, W [n x k] row-major: the column-major
 // TN GEMM out^T = W in^T. `plan`: tune it (prepare, real buffers) instead of running it.
 inline void linear(CudaContext& ctx, bool plan, const __half* W, int n, int k, const __half* in, int ld_in, __half* out,

@@ -97,21 +97,14 @@ class LowrankFfnFamily final : public TaskFamily {
     e.arithmetic = fmt::format("three {} x {} weights ({:.3g} GiB fp16 each), {} tokens; host ~50 bytes per weight "
                                "element, device 12",
                                dff, d, 2 * w / (1 << 30), p.integer("tokens"));
-    if (p.string("generator") == "model") {  // the real model (fp32) and the copy fidelity.model modifies
-      const double m = model::model_host_bytes(p.string("model_id"));
-      e.host_bytes += 2 * m;
-      e.arithmetic += fmt::format("; the model in fp32 on the host twice ({:.3g} GiB each)", m / (1 << 30));
-    }
+    add_model_generator_memory(p, e);
     return e;
   }
 
   std::shared_ptr<const Problem> make_problem(const Point& point) const override {
     const Params p = point.params();
     const auto [d, dff] = dims(p);
-    const WorkloadInfo* w = Registry::instance().workload(id(), p.string("generator"));
-    const auto gen = std::any_cast<LowrankGenerator>(w->generate);
-    Json gp = Json::object();
-    for (const auto& spec : w->params) gp[spec.name] = point.values.at(spec.name);
+    const auto [gen, gen_params] = lowrank_generator(id(), p.string("generator"), point);
 
     auto prob = std::make_shared<LowrankFfnProblem>();
     prob->model = p.string("model");
@@ -126,9 +119,8 @@ class LowrankFfnFamily final : public TaskFamily {
       req.d_in = down ? dff : d, req.d_out = down ? d : dff;
       req.seed = prob->seed;
       req.projection = LowrankFfnProblem::kNames[k];
-      // The same key as lowrank_linear's projection of this name: the same seed gives the same weight there.
-      req.key = static_cast<std::uint64_t>(std::hash<std::string>{}(req.projection) & 0xffff);
-      req.params = Params(gp);
+      req.key = projection_key(req.projection);  // lowrank_linear's: the same seed, the same weight
+      req.params = gen_params;
       req.tokens = prob->tokens;
       // By energy: the whole factors once, then cut at the rank the (exact) spectrum asks.
       req.rank = energy > 0 ? std::min(req.d_in, req.d_out) : rank_of(p, k);
@@ -200,14 +192,9 @@ class LowrankFfnFamily final : public TaskFamily {
         vs_trunc.add(y(rows[i], c), trunc(i, c));
       }
     const bool to_full = info.traits.target == "full";
-    const ErrorAccumulator& target = to_full ? vs_full : vs_trunc;
-    Comparison r;
+    Comparison r =
+        lowrank_comparison(vs_full, vs_trunc, to_full, "the uncompressed FFN", "the FFN of the truncated factors");
     Json& f = r.fidelity;
-    f = target.to_json();
-    f["reference"] = "fp64";
-    f["target"] = to_full ? "the uncompressed FFN" : "the FFN of the truncated factors";
-    f["rel_error_vs_full"] = vs_full.rel_error();        // truncation + kernel
-    f["rel_error_vs_truncated"] = vs_trunc.rel_error();  // kernel alone (for factor methods)
     f["rows_checked"] = n;
     if (n < p.tokens) f["sampled"] = fmt::format("{} evenly spaced rows of {} (FP64 budget {:.3g} FLOPs)", n, p.tokens,
                                                  options.max_reference_flops);
@@ -225,7 +212,6 @@ class LowrankFfnFamily final : public TaskFamily {
                       "tensor-level fidelity)",
                       rl.layer));
     }
-    r.error = target.rel_error();
     return r;
   }
 

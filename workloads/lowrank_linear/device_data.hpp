@@ -9,13 +9,6 @@
 
 namespace lrb::cuda {
 
-template <class M>
-DeviceBuffer<__half> upload_matrix(const M& m, cudaStream_t stream) {
-  DeviceBuffer<__half> b;
-  b.upload(reinterpret_cast<const __half*>(m.data()), static_cast<std::size_t>(m.size()), stream);
-  return b;
-}
-
 class CudaLowrankMethod : public LowrankLinearMethod {
  public:
   std::vector<OutputView> outputs() override {
@@ -27,7 +20,7 @@ class CudaLowrankMethod : public LowrankLinearMethod {
   void bind(const Problem& problem, ExecContext& ctx) {
     p_ = &static_cast<const LowrankProblem&>(problem);
     ctx_ = &cuda_context(ctx);
-    x_ = upload_matrix(p_->X, ctx_->stream());
+    x_ = upload_half(p_->X, ctx_->stream());
     allocate_output(y_, static_cast<std::size_t>(p_->tokens) * p_->d_out);
   }
   const LowrankProblem* p_ = nullptr;

@@ -74,21 +74,14 @@ class LowrankLinearFamily final : public TaskFamily {
     e.device_bytes = 2 * 2 * (w + io + factors);  // two prepared copies, fp16
     e.arithmetic = fmt::format("a {} x {} weight ({:.3g} GiB fp16), {} tokens; host 22 bytes per weight element, device "
                                "4", dout, din, 2 * w / (1 << 30), p.integer("tokens"));
-    if (p.string("generator") == "model") {  // the real model (fp32) and the copy fidelity.model modifies
-      const double m = model::model_host_bytes(p.string("model_id"));
-      e.host_bytes += 2 * m;
-      e.arithmetic += fmt::format("; the model in fp32 on the host twice ({:.3g} GiB each)", m / (1 << 30));
-    }
+    add_model_generator_memory(p, e);
     return e;
   }
 
   std::shared_ptr<const Problem> make_problem(const Point& point) const override {
     const Params p = point.params();
     const auto [din, dout] = dims(p);
-    const WorkloadInfo* w = Registry::instance().workload(id(), p.string("generator"));
-    const auto gen = std::any_cast<LowrankGenerator>(w->generate);
-    Json gp = Json::object();
-    for (const auto& spec : w->params) gp[spec.name] = point.values.at(spec.name);
+    const auto [gen, gen_params] = lowrank_generator(id(), p.string("generator"), point);
 
     auto prob = std::make_shared<LowrankProblem>();
     prob->model = p.string("model");
@@ -102,8 +95,8 @@ class LowrankLinearFamily final : public TaskFamily {
     req.d_in = din;
     req.d_out = dout;
     req.seed = prob->seed;
-    req.key = static_cast<std::uint64_t>(std::hash<std::string>{}(prob->projection) & 0xffff);
-    req.params = Params(gp);
+    req.key = projection_key(prob->projection);
+    req.params = gen_params;
     req.projection = prob->projection;
     req.tokens = prob->tokens;
     req.rank = static_cast<int>(p.integer("rank"));
@@ -175,20 +168,13 @@ class LowrankLinearFamily final : public TaskFamily {
         vs_trunc.add(y(t, c), trunc(t, c));
       }
     const bool to_full = info.traits.target == "full";
-    const ErrorAccumulator& target = to_full ? vs_full : vs_trunc;
-    Comparison r;
+    Comparison r = lowrank_comparison(vs_full, vs_trunc, to_full, "X W^T", "X W_r^T");
     Json& f = r.fidelity;
-    f = target.to_json();
-    f["reference"] = "fp64";
-    f["target"] = to_full ? "X W^T" : "X W_r^T";
-    f["rel_error_vs_full"] = vs_full.rel_error();        // truncation + kernel
-    f["rel_error_vs_truncated"] = vs_trunc.rel_error();  // kernel alone (for factor methods)
     f["energy_kept"] = p.energy_kept;
     if (p.real) {  // the layer the method stands for: W itself for a full-layer method, else W_r = US Vt
       const MatrixF used = to_full ? MatrixF(p.W.cast<float>()) : MatrixF(p.US.cast<float>() * p.Vt.cast<float>());
       f["model"] = model::linear_fidelity(*p.real, used);
     }
-    r.error = target.rel_error();
     return r;
   }
 

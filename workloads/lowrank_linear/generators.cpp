@@ -31,6 +31,38 @@ ParamSpecs model_generator_params() {
            {}}};
 }
 
+std::pair<LowrankGenerator, Params> lowrank_generator(const std::string& family, const std::string& id,
+                                                      const Point& point) {
+  const WorkloadInfo* w = Registry::instance().workload(family, id);
+  Json values = Json::object();
+  for (const auto& spec : w->params) values[spec.name] = point.values.at(spec.name);
+  return {std::any_cast<LowrankGenerator>(w->generate), Params(values)};
+}
+
+std::uint64_t projection_key(const std::string& projection) {
+  return static_cast<std::uint64_t>(std::hash<std::string>{}(projection) & 0xffff);
+}
+
+void add_model_generator_memory(const Params& p, MemoryEstimate& e) {
+  if (p.string("generator") != "model") return;
+  const double m = model::model_host_bytes(p.string("model_id"));
+  e.host_bytes += 2 * m;
+  e.arithmetic += fmt::format("; the model in fp32 on the host twice ({:.3g} GiB each)", m / (1 << 30));
+}
+
+Comparison lowrank_comparison(const ErrorAccumulator& vs_full, const ErrorAccumulator& vs_truncated, bool to_full,
+                              const std::string& full_target, const std::string& truncated_target) {
+  Comparison r;
+  Json& f = r.fidelity;
+  f = (to_full ? vs_full : vs_truncated).to_json();
+  f["reference"] = "fp64";
+  f["target"] = to_full ? full_target : truncated_target;
+  f["rel_error_vs_full"] = vs_full.rel_error();            // truncation + kernel
+  f["rel_error_vs_truncated"] = vs_truncated.rel_error();  // kernel alone (for factor methods)
+  r.error = (to_full ? vs_full : vs_truncated).rel_error();
+  return r;
+}
+
 std::optional<std::pair<std::string, std::string>> invalid_model_point(const Params& p,
                                                                        const std::vector<std::string>& own_shape) {
   if (p.string("model") != p.string("model_id"))
