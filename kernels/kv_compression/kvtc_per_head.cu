@@ -3,6 +3,7 @@
 #include <mma.h>
 
 #include <algorithm>
+#include <mutex>
 #include <type_traits>
 
 #include "kernels/kv_compression/group_quant.cuh"
@@ -404,11 +405,21 @@ bool per_head_supported(const CacheGeometry& g, const PerHeadTensor& t, int smem
 }
 
 void configure_per_head(const CacheGeometry& g, const PerHeadTensor& t) {
+  // The limit is the kernel's, for every launch of it in the process (other tensors, other method instances):
+  // it only ever grows, so configuring a smaller plan never breaks a larger one prepared before.
+  static std::mutex mutex;
+  static int limit[2][129] = {};  // [decode][head_dim]
+  const std::lock_guard<std::mutex> lock(mutex);
   with_head_dim(g.head_dim, [&](auto d) {
-    cudaFuncSetAttribute(per_head_encode<decltype(d)::value>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                         layout_of(g, t, false).total);
-    cudaFuncSetAttribute(per_head_decode<decltype(d)::value>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                         layout_of(g, t, true).total);
+    constexpr int D = decltype(d)::value;
+    for (const bool decode : {false, true}) {
+      int& at = limit[decode][D];
+      const int need = layout_of(g, t, decode).total;
+      if (need <= at) continue;
+      at = need;
+      if (decode) cudaFuncSetAttribute(per_head_decode<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, need);
+      else cudaFuncSetAttribute(per_head_encode<D>, cudaFuncAttributeMaxDynamicSharedMemorySize, need);
+    }
   });
 }
 

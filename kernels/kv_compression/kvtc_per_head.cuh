@@ -35,8 +35,8 @@ struct PerHeadTensor {
 bool per_head_supported(const CacheGeometry& g, const PerHeadTensor& t, int smem_limit);
 // Dynamic shared memory the kernels take for this plan.
 int per_head_shared_bytes(const CacheGeometry& g, const PerHeadTensor& t);
-// Untimed, once in prepare: raises the kernels' dynamic shared-memory limit to this plan's (call it with the
-// largest plan the kernels will run: the limit is per kernel, not per launch).
+// Untimed, in prepare, for each tensor the kernels will run: raises the kernels' dynamic shared-memory limit
+// to this plan's where it is higher (the limit is per kernel, not per launch, so it never shrinks).
 void configure_per_head(const CacheGeometry& g, const PerHeadTensor& t);
 
 void launch_per_head_encode(const __half* cache, const CacheGeometry& g, const PerHeadTensor& t,

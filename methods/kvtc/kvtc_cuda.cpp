@@ -197,12 +197,9 @@ class KvtcCuda final : public CudaKvMethod {
     // intermediates (X, C, Xhat) are allocated only when some tensor needs them.
     keys_.fused = s_.cuda_fused && kk::per_head_supported(key_geo_, keys_.per_head(), shared_limit);
     values_.fused = s_.cuda_fused && kk::per_head_supported(geo_, values_.per_head(), shared_limit);
-    // One dynamic shared-memory limit per kernel: the larger of the two tensors' layouts (a second, smaller
-    // setting would make the first tensor's launches fail).
-    if (keys_.fused || values_.fused) {
-      const kk::PerHeadTensor k = keys_.per_head(), v = values_.per_head();
-      kk::configure_per_head(key_geo_, kk::per_head_shared_bytes(key_geo_, k) >= kk::per_head_shared_bytes(geo_, v) ? k : v);
-    }
+    // One dynamic shared-memory limit per kernel, raised to what each tensor's plan needs (never lowered).
+    if (keys_.fused) kk::configure_per_head(key_geo_, keys_.per_head());
+    if (values_.fused) kk::configure_per_head(geo_, values_.per_head());
     if (!keys_.fused || !values_.fused) {
       const std::size_t vectors = static_cast<std::size_t>(rows_) * k.layers * k.token_width();
       const std::size_t coeffs = static_cast<std::size_t>(rows_) * std::max(keys_.streams * std::max(keys_.rmax, 1),
