@@ -1,5 +1,5 @@
 // kv_compression on the GPU beyond the registry's conformance (ctest label gpu): kvtc's fused per_head
-// kernels (v3) on shapes they take (head_dim 32/64/128, NeoX and interleaved RoPE, partial rotary dims,
+// kernels (v4) on shapes they take (head_dim 32/64/128, NeoX and interleaved RoPE, partial rotary dims,
 // partial tiles; keys whose rotary dims are not a multiple of 16 fall back to v1), against the CPU path and the unfused v1 CUDA path; the CUDA blob decoded by the CPU
 // decoder; and every baseline's blob byte for byte against its CPU path's. Without a GPU each test skips.
 #include <gtest/gtest.h>
@@ -17,7 +17,7 @@ namespace {
 struct KvCase {
   const char* name;
   Json values;
-  const char* key_kernel = "per_head_fused_v3";  // values always take the fused kernels on these shapes
+  const char* key_kernel = "per_head_fused_v4";  // values always take the fused kernels on these shapes
 };
 void PrintTo(const KvCase& c, std::ostream* os) { *os << c.name; }
 
@@ -54,7 +54,7 @@ TEST_P(KvtcPerHeadFused, MatchesTheCpuPathAndTheUnfusedKernelsAndDecodesOnTheCpu
   ASSERT_FALSE(cpu.check.failure) << *cpu.check.failure;
   const Json m = fused.method->metrics();
   EXPECT_EQ(m["cuda_kernels"]["keys"], c.key_kernel) << m.dump();
-  EXPECT_EQ(m["cuda_kernels"]["values"], "per_head_fused_v3");
+  EXPECT_EQ(m["cuda_kernels"]["values"], "per_head_fused_v4");
   EXPECT_EQ(unfused.method->metrics()["cuda_kernels"]["keys"], "unfused_v1");
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_LT(rel_diff(fused.check.outputs[i].values, cpu.check.outputs[i].values), 5e-3) << fused.check.outputs[i].name;

@@ -18,8 +18,12 @@ constexpr int kThreads = 128;  // 4 warps
 constexpr int kWarps = kThreads / 32;
 constexpr int kWarpRows = 16;  // coded tokens per warp: one WMMA row tile; a warp never waits for another
 constexpr int kTileRows = kWarps * kWarpRows;
-constexpr int kLanesPerRow = 8;  // the (de)quantizers: 4 rows of a warp at once, 8 lanes each
+// The (de)quantizers: two lanes a row, all 16 rows of a warp at once. v3 gave a row 8 lanes (4 rows a pass):
+// each group's min/max took 3 shuffle rounds and all 8 lanes computed the same shift and scale; two lanes
+// need one round and share that fixed cost between two.
+constexpr int kLanesPerRow = 2;
 constexpr int kRowsPerPass = 32 / kLanesPerRow;
+static_assert(kRowsPerPass == kWarpRows, "one pass covers the warp's rows");
 
 __host__ __device__ constexpr int round_up(int x, int m) { return (x + m - 1) / m * m; }
 
@@ -27,7 +31,7 @@ __host__ __device__ constexpr int round_up(int x, int m) { return (x + m - 1) / 
 // stream's kept groups, mean and basis, shared by the block; then one region per warp:
 //   a: fp16 [16][lda]: encode's X (lda = D + 8), decode's coefficients C16 (lda = rpad + 8);
 //   f: fp32 [16][ldf]: encode's coefficients C (ldf = rpad + 4), decode's Xhat (ldf = D + 4);
-//   rows: the packed rows of one (de)quantizer pass.
+//   rows: the packed rows of the warp (encode: inside region a once the projection has read X).
 // v2 sized the fp32 tile by D in both directions (33 KB a block for 16 useful columns at CR 16); sized by
 // what each direction holds, encode takes ~28 KB a block at head_dim 128 and r_used 16 (8 blocks an SM).
 struct Layout {
@@ -45,8 +49,12 @@ struct Layout {
     warp0 = round_up(basis + rpad * ldb * 2, 128);
     a = 0;
     f = round_up(kWarpRows * lda * 2, 128);
-    rows = round_up(f + kWarpRows * ldf * 4, 128);
-    warp_bytes = round_up(rows + kRowsPerPass * row_words * 4, 128);
+    const int after_f = round_up(f + kWarpRows * ldf * 4, 128), rows_bytes = kRowsPerPass * row_words * 4;
+    // Encode packs its rows after the projection has read X: they share X's region where they fit (so head_dim
+    // 128 at CR 16 takes 27.5 KB a block: 8 blocks an SM). Decode fills its rows before the projection.
+    const bool share = !decode && rows_bytes <= kWarpRows * lda * 2;
+    rows = share ? a : after_f;
+    warp_bytes = round_up(share ? after_f : rows + rows_bytes, 128);
     total = warp0 + kWarps * warp_bytes;
   }
 };
@@ -160,8 +168,9 @@ __device__ __forceinline__ long long cache_at(const CacheGeometry& g, int l, int
   return ((static_cast<long long>(l) * g.tokens + g.first + i) * g.heads + h) * D;
 }
 
+// Encode: 8 blocks an SM where shared memory allows (64 registers; unbounded, ptxas takes 80-92 and leaves 5-6).
 template <int D>
-__global__ void __launch_bounds__(kThreads) per_head_encode(const __half* __restrict__ cache, CacheGeometry g,
+__global__ void __launch_bounds__(kThreads, 8) per_head_encode(const __half* __restrict__ cache, CacheGeometry g,
                                                             PerHeadTensor t, std::uint8_t* __restrict__ payload) {
   extern __shared__ __align__(128) unsigned char smem[];
   const Layout L(D, t.rmax, t.max_kept, t.max_row_bytes, false);
@@ -171,15 +180,20 @@ __global__ void __launch_bounds__(kThreads) per_head_encode(const __half* __rest
   const int row0 = blockIdx.x * kTileRows + warp * kWarpRows;
   using Lane = LaneChunks<D>;
   const Lane ln(lane, g);
-  // 1. The warp's 16 head vectors, 16 bytes per load, issued before anything waits on them (rows past the
-  //    coded tokens as zeros). The loads overlap the stream's setup below.
-  uint4 v[Lane::kCount];
+  // 1. The warp's 16 head vectors, 16 bytes per load, in batches of up to 4 a lane (64 registers: all 8 of
+  //    head_dim 128 at once spilled), each batch issued before anything waits on it (rows past the coded
+  //    tokens as zeros). The first batch overlaps the stream's setup below.
+  constexpr int kBatch = Lane::kCount < 4 ? Lane::kCount : 4;
+  uint4 v[kBatch];
+  const auto load_batch = [&](int k0) {
 #pragma unroll
-  for (int k = 0; k < Lane::kCount; ++k) {
-    const int i = row0 + ln.row(k);
-    v[k] = make_uint4(0, 0, 0, 0);
-    if (i < g.coded) v[k] = __ldcs(reinterpret_cast<const uint4*>(cache + cache_at(g, l, h, i, D) + ln.c * 8));
-  }
+    for (int b = 0; b < kBatch; ++b) {
+      const int i = row0 + ln.row(k0 + b);
+      v[b] = make_uint4(0, 0, 0, 0);
+      if (i < g.coded) v[b] = __ldcs(reinterpret_cast<const uint4*>(cache + cache_at(g, l, h, i, D) + ln.c * 8));
+    }
+  };
+  load_batch(0);
   load_stream<D>(t, st, s, L, smem);
   __syncthreads();  // the block's only barrier: from here each warp works alone
   if (row0 >= g.coded) return;
@@ -198,13 +212,15 @@ __global__ void __launch_bounds__(kThreads) per_head_encode(const __half* __rest
   const bool neox = g.rope && !g.interleaved;  // warp-uniform: the shuffles below are the whole warp's
 #pragma unroll
   for (int k = 0; k < Lane::kCount; ++k) {
+    if (k > 0 && k % kBatch == 0) load_batch(k);
+    const uint4 vk = v[k % kBatch];
     const int r = ln.row(k), i = min(row0 + r, g.coded - 1);
     float x[8], y[8];
-    unpack8(v[k], x);
-    uint4 pv = v[k];
+    unpack8(vk, x);
+    uint4 pv = vk;
     if (neox) {
-      pv.x = __shfl_sync(0xffffffffu, v[k].x, ln.partner), pv.y = __shfl_sync(0xffffffffu, v[k].y, ln.partner);
-      pv.z = __shfl_sync(0xffffffffu, v[k].z, ln.partner), pv.w = __shfl_sync(0xffffffffu, v[k].w, ln.partner);
+      pv.x = __shfl_sync(0xffffffffu, vk.x, ln.partner), pv.y = __shfl_sync(0xffffffffu, vk.y, ln.partner);
+      pv.z = __shfl_sync(0xffffffffu, vk.z, ln.partner), pv.w = __shfl_sync(0xffffffffu, vk.w, ln.partner);
     }
 #pragma unroll
     for (int e = 0; e < 8; ++e) y[e] = x[e];
@@ -239,40 +255,35 @@ __global__ void __launch_bounds__(kThreads) per_head_encode(const __half* __rest
   //    column-major view of the basis rows n).
   warp_gemm<wmma::col_major>(xs, L.lda, D / 16, bs, L.ldb, 16, 16 * L.ldb, rpad / 16, fs, L.ldf);
   __syncwarp();
-  // 4. Quantize and pack the warp's rows, 4 at a time (8 lanes each), and store them.
+  // 4. Quantize and pack the warp's rows (two lanes a row) into their words, then store the rows, which are
+  //    contiguous in the payload, by the whole warp: consecutive lanes, consecutive bytes.
   const int sub = lane / kLanesPerRow, sl = lane % kLanesPerRow;
   unsigned* row = rows + sub * L.row_words;
-  for (int pass = 0; pass < kWarpRows / kRowsPerPass; ++pass) {
-    const int r = pass * kRowsPerPass + sub, i = row0 + r;
-    for (int wd = sl; wd < L.row_words; wd += kLanesPerRow) row[wd] = 0;
-    __syncwarp();
-    const float* c = fs + r * L.ldf;
-    for (int k = 0; k < st.kept; ++k) {
-      const DeviceGroup gr = gs[k];
-      float mn = INFINITY, mx = -INFINITY;
-      for (int j = sl; j < gr.size; j += kLanesPerRow) mn = fminf(mn, c[gr.begin + j]), mx = fmaxf(mx, c[gr.begin + j]);
-#pragma unroll
-      for (int o = kLanesPerRow / 2; o > 0; o /= 2) {
-        mn = fminf(mn, __shfl_xor_sync(0xffffffffu, mn, o));
-        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
-      }
-      const ShiftScale q = shift_scale(mn, mx, gr.type);
-      if (sl == 0) row[gr.param] = q.shift_bits | (q.scale_bits << 16);
-      const int bw = bits_of(gr.type), base = 32 * st.kept + gr.code_bit;
-      for (int j = sl; j < gr.size; j += kLanesPerRow) {
-        const unsigned code = code_of(c[gr.begin + j], q, gr.type);
-        const int pos = base + j * bw, word = pos >> 5, off = pos & 31;
-        atomicOr(&row[word], code << off);
-        if (off + bw > 32) atomicOr(&row[word + 1], code >> (32 - off));
-      }
+  for (int wd = sl; wd < L.row_words; wd += kLanesPerRow) row[wd] = 0;
+  __syncwarp();
+  const float* c = fs + sub * L.ldf;
+  for (int k = 0; k < st.kept; ++k) {
+    const DeviceGroup gr = gs[k];
+    float mn = INFINITY, mx = -INFINITY;
+    for (int j = sl; j < gr.size; j += kLanesPerRow) mn = fminf(mn, c[gr.begin + j]), mx = fmaxf(mx, c[gr.begin + j]);
+    mn = fminf(mn, __shfl_xor_sync(0xffffffffu, mn, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    const ShiftScale q = shift_scale(mn, mx, gr.type);
+    if (sl == 0) row[gr.param] = q.shift_bits | (q.scale_bits << 16);
+    const int bw = bits_of(gr.type), base = 32 * st.kept + gr.code_bit;
+    for (int j = sl; j < gr.size; j += kLanesPerRow) {
+      const unsigned code = code_of(c[gr.begin + j], q, gr.type);
+      const int pos = base + j * bw, word = pos >> 5, off = pos & 31;
+      atomicOr(&row[word], code << off);
+      if (off + bw > 32) atomicOr(&row[word + 1], code >> (32 - off));
     }
-    __syncwarp();
-    if (i < g.coded) {
-      std::uint8_t* out = payload + st.payload_offset + static_cast<long long>(i) * st.row_bytes;
-      const auto* bytes = reinterpret_cast<const std::uint8_t*>(row);
-      for (int b = sl; b < st.row_bytes; b += kLanesPerRow) out[b] = bytes[b];
-    }
-    __syncwarp();
+  }
+  __syncwarp();
+  const int n = min(kWarpRows, g.coded - row0);
+  std::uint8_t* out = payload + st.payload_offset + static_cast<long long>(row0) * st.row_bytes;
+  for (int b = lane; b < n * st.row_bytes; b += 32) {
+    const int r = b / st.row_bytes;
+    out[b] = reinterpret_cast<const std::uint8_t*>(rows + r * L.row_words)[b - r * st.row_bytes];
   }
 }
 
@@ -299,31 +310,37 @@ __global__ void __launch_bounds__(kThreads) per_head_decode(const std::uint8_t* 
   const int rpad = round_up(t.rmax, 16);
   const int sub = lane / kLanesPerRow, sl = lane % kLanesPerRow;
 
-  // 1. The warp's 16 rows unpacked and dequantized into C16 (dropped, padding and rows past the end: 0).
-  for (int pass = 0; pass < kWarpRows / kRowsPerPass; ++pass) {
-    const int r = pass * kRowsPerPass + sub, i = row0 + r;
-    unsigned* row = rows + sub * L.row_words;
-    auto* bytes = reinterpret_cast<std::uint8_t*>(row);
-    const std::uint8_t* in = payload + st.payload_offset + static_cast<long long>(i) * st.row_bytes;
-    for (int b = sl; b < 4 * L.row_words; b += kLanesPerRow) bytes[b] = i < g.coded && b < st.row_bytes ? in[b] : 0;
-    __half* c = cs + r * L.lda;
-    for (int j = sl; j < rpad; j += kLanesPerRow) c[j] = __float2half_rn(0.0f);
-    __syncwarp();
-    if (i < g.coded)
-      for (int k = 0; k < st.kept; ++k) {
-        const DeviceGroup gr = gs[k];
-        const unsigned param = row[gr.param];
-        const float shift = half_bits_value(param & 0xFFFFu), scale = half_bits_value(param >> 16);
-        const int bw = bits_of(gr.type), base = 32 * st.kept + gr.code_bit;
-        const unsigned mask = (1u << bw) - 1;
-        for (int j = sl; j < gr.size; j += kLanesPerRow) {
-          const int pos = base + j * bw, word = pos >> 5, off = pos & 31;
-          const unsigned long long pair = row[word] | (static_cast<unsigned long long>(row[word + 1]) << 32);
-          c[gr.begin + j] = __float2half_rn(value_of(static_cast<unsigned>(pair >> off) & mask, shift, scale, gr.type));
-        }
-      }
-    __syncwarp();
+  // 1. The warp's rows (contiguous in the payload) loaded by the whole warp, byte after byte, into their word
+  //    buffers; then two lanes a row unpack and dequantize into C16 (dropped, padding and rows past the end: 0).
+  for (int wd = lane; wd < kWarpRows * L.row_words; wd += 32) rows[wd] = 0;
+  for (int idx = lane; idx < kWarpRows * rpad; idx += 32) cs[idx / rpad * L.lda + idx % rpad] = __float2half_rn(0.0f);
+  __syncwarp();
+  {
+    const int n = min(kWarpRows, g.coded - row0);
+    const std::uint8_t* in = payload + st.payload_offset + static_cast<long long>(row0) * st.row_bytes;
+    for (int b = lane; b < n * st.row_bytes; b += 32) {
+      const int r = b / st.row_bytes;
+      reinterpret_cast<std::uint8_t*>(rows + r * L.row_words)[b - r * st.row_bytes] = in[b];
+    }
   }
+  __syncwarp();
+  if (row0 + sub < g.coded) {
+    const unsigned* row = rows + sub * L.row_words;
+    __half* c = cs + sub * L.lda;
+    for (int k = 0; k < st.kept; ++k) {
+      const DeviceGroup gr = gs[k];
+      const unsigned param = row[gr.param];
+      const float shift = half_bits_value(param & 0xFFFFu), scale = half_bits_value(param >> 16);
+      const int bw = bits_of(gr.type), base = 32 * st.kept + gr.code_bit;
+      const unsigned mask = (1u << bw) - 1;
+      for (int j = sl; j < gr.size; j += kLanesPerRow) {
+        const int pos = base + j * bw, word = pos >> 5, off = pos & 31;
+        const unsigned long long pair = row[word] | (static_cast<unsigned long long>(row[word + 1]) << 32);
+        c[gr.begin + j] = __float2half_rn(value_of(static_cast<unsigned>(pair >> off) & mask, shift, scale, gr.type));
+      }
+    }
+  }
+  __syncwarp();
   // 2. Xhat = C16 B on tensor cores, the warp's 16 rows.
   warp_gemm<wmma::row_major>(cs, L.lda, rpad / 16, bs, L.ldb, 16 * L.ldb, 16, D / 16, fs, L.ldf);
   __syncwarp();

@@ -1,13 +1,13 @@
 #pragma once
-// kvtc per_head mode, fused (v3, docs/perf/kvtc.md): one kernel per direction and tensor, a block per
+// kvtc per_head mode, fused (v4, docs/perf/kvtc.md): one kernel per direction and tensor, a block per
 // (layer, head) stream and 64 coded tokens; the stream's kept groups, mean and basis in shared memory, then
 // each of the 4 warps works its 16 tokens alone (no block barrier after the setup). The cache is read once and
 // the payload written once.
-//   encode: each lane loads the same 8-dim chunk of 2-8 head vectors (16-byte loads, all issued first),
+//   encode: each lane loads the same 8-dim chunk of 2-8 head vectors (16-byte loads in batches of up to 4),
 //     undoes keys' RoPE in registers (the NeoX partner chunk from another lane by shuffles) and subtracts the
 //     mean, X to shared memory; C = X B^T on tensor cores (WMMA 16x16x16, fp16 operands, fp32 accumulation);
-//     the warp quantizes and packs its rows (group_quant.cuh: the CPU reference's float operations), 4 rows
-//     at a time, and writes them;
+//     the warp quantizes and packs its rows (group_quant.cuh: the CPU reference's float operations), two lanes
+//     a row, and writes them as one contiguous run;
 //   decode: the mirror image: rows unpacked and dequantized to fp16 coefficients (dropped and padding 0),
 //     projected back on tensor cores, then per lane chunk the mean added, RoPE re-applied, rounded to fp16
 //     and stored with 16-byte stores.

@@ -27,7 +27,7 @@ namespace kk = kernels::kvtc;
 // One tensor's streams on the device.
 struct DeviceTensorPlan {
   int streams = 0, p = 0, rmax = 0, max_row_bytes = 0, max_kept = 0;
-  bool fused = false;  // per_head v3 kernels (kvtc_per_head.cuh) instead of v1's three stages
+  bool fused = false;  // per_head v4 kernels (kvtc_per_head.cuh) instead of v1's three stages
   DeviceBuffer<kk::DeviceStream> stream_table;
   DeviceBuffer<kk::DeviceGroup> groups;
   DeviceBuffer<kk::DeviceGroup> kept_groups;  // the fused kernels': dropped groups left out
@@ -277,8 +277,8 @@ class KvtcCuda final : public CudaKvMethod {
     Json m = kvtc::metrics_json(cal_, stats_, s_.codec.entropy);
     if (stage_) m["entropy_stage"] = stage_->describe();
     m["gemm_plans"] = gemm_plans_json();
-    m["cuda_kernels"] = {{"keys", keys_.fused ? "per_head_fused_v3" : "unfused_v1"},
-                         {"values", values_.fused ? "per_head_fused_v3" : "unfused_v1"}};
+    m["cuda_kernels"] = {{"keys", keys_.fused ? "per_head_fused_v4" : "unfused_v1"},
+                         {"values", values_.fused ? "per_head_fused_v4" : "unfused_v1"}};
     return m;
   }
 
