@@ -18,6 +18,9 @@ constexpr int kThreads = 128;  // 4 warps
 constexpr int kWarps = kThreads / 32;
 constexpr int kWarpRows = 16;  // coded tokens per warp: one WMMA row tile; a warp never waits for another
 constexpr int kTileRows = kWarps * kWarpRows;
+// Decode projects a warp's 16 rows in two halves of 8 (WMMA m8n32k16): its fp32 Xhat tile holds 8 rows, so a
+// block takes ~27 KB at head_dim 128 (v4's 16-row tile took 43 KB: 5 blocks an SM) and 8 blocks fit.
+constexpr int kDecodeRows = 8;
 // The (de)quantizers: two lanes a row, all 16 rows of a warp at once. v3 gave a row 8 lanes (4 rows a pass):
 // each group's min/max took 3 shuffle rounds and all 8 lanes computed the same shift and scale; two lanes
 // need one round and share that fixed cost between two.
@@ -30,7 +33,8 @@ __host__ __device__ constexpr int round_up(int x, int m) { return (x + m - 1) / 
 // Shared memory of one block (byte offsets, each region 128-byte aligned for WMMA's 32-byte rule): the
 // stream's kept groups, mean and basis, shared by the block; then one region per warp:
 //   a: fp16 [16][lda]: encode's X (lda = D + 8), decode's coefficients C16 (lda = rpad + 8);
-//   f: fp32 [16][ldf]: encode's coefficients C (ldf = rpad + 4), decode's Xhat (ldf = D + 4);
+//   f: fp32 [16][ldf]: encode's coefficients C (ldf = rpad + 4); decode's Xhat, [8][ldf] (ldf = D + 4): one
+//      half of the warp's rows at a time;
 //   rows: the packed rows of the warp (encode: inside region a once the projection has read X).
 // v2 sized the fp32 tile by D in both directions (33 KB a block for 16 useful columns at CR 16); sized by
 // what each direction holds, encode takes ~28 KB a block at head_dim 128 and r_used 16 (8 blocks an SM).
@@ -49,7 +53,7 @@ struct Layout {
     warp0 = round_up(basis + rpad * ldb * 2, 128);
     a = 0;
     f = round_up(kWarpRows * lda * 2, 128);
-    const int after_f = round_up(f + kWarpRows * ldf * 4, 128), rows_bytes = kRowsPerPass * row_words * 4;
+    const int after_f = round_up(f + (decode ? kDecodeRows : kWarpRows) * ldf * 4, 128), rows_bytes = kRowsPerPass * row_words * 4;
     // Encode packs its rows after the projection has read X: they share X's region where they fit (so head_dim
     // 128 at CR 16 takes 27.5 KB a block: 8 blocks an SM). Decode fills its rows before the projection.
     const bool share = !decode && rows_bytes <= kWarpRows * lda * 2;
@@ -144,22 +148,22 @@ __device__ __forceinline__ void angles_of(const Lane& ln, const CacheGeometry& g
   }
 }
 
-// One warp: out[16 x 16 n_tiles] (fp32) = A[16 x 16 k_tiles] (fp16, row-major) B, where B's 16 x 16 tile
-// (k, n) starts at b + k * b_k + n * b_n with leading dimension ldb in layout BLayout.
-template <class BLayout>
+// One warp: out[M x N n_tiles] (fp32) = A[M x 16 k_tiles] (fp16, row-major) B, where B's 16 x N tile (k, n)
+// starts at b + k * b_k + n * b_n with leading dimension ldb in layout BLayout (WMMA shapes 16x16 and 8x32).
+template <int M, int N, class BLayout>
 __device__ __forceinline__ void warp_gemm(const __half* a, int lda, int k_tiles, const __half* b, int ldb, int b_k,
                                           int b_n, int n_tiles, float* out, int ldo) {
   for (int n = 0; n < n_tiles; ++n) {
-    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    wmma::fragment<wmma::accumulator, M, N, 16, float> acc;
     wmma::fill_fragment(acc, 0.0f);
     for (int k = 0; k < k_tiles; ++k) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, __half, wmma::row_major> fa;
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, __half, BLayout> fb;
+      wmma::fragment<wmma::matrix_a, M, N, 16, __half, wmma::row_major> fa;
+      wmma::fragment<wmma::matrix_b, M, N, 16, __half, BLayout> fb;
       wmma::load_matrix_sync(fa, a + k * 16, lda);
       wmma::load_matrix_sync(fb, b + k * b_k + n * b_n, ldb);
       wmma::mma_sync(acc, fa, fb, acc);
     }
-    wmma::store_matrix_sync(out + n * 16, acc, ldo, wmma::mem_row_major);
+    wmma::store_matrix_sync(out + n * N, acc, ldo, wmma::mem_row_major);
   }
 }
 
@@ -174,10 +178,10 @@ __global__ void __launch_bounds__(kThreads, 8) per_head_encode(const __half* __r
                                                             PerHeadTensor t, std::uint8_t* __restrict__ payload) {
   extern __shared__ __align__(128) unsigned char smem[];
   const Layout L(D, t.rmax, t.max_kept, t.max_row_bytes, false);
-  const int s = blockIdx.y, l = s / g.heads, h = s % g.heads;
+  const int s = blockIdx.x, l = s / g.heads, h = s % g.heads;
   const DeviceStream st = t.streams[s];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int row0 = blockIdx.x * kTileRows + warp * kWarpRows;
+  const int row0 = blockIdx.y * kTileRows + warp * kWarpRows;
   using Lane = LaneChunks<D>;
   const Lane ln(lane, g);
   // 1. The warp's 16 head vectors, 16 bytes per load, in batches of up to 4 a lane (64 registers: all 8 of
@@ -253,7 +257,7 @@ __global__ void __launch_bounds__(kThreads, 8) per_head_encode(const __half* __r
   __syncwarp();
   // 3. C = X B^T on tensor cores: the warp's 16 rows, every column tile (B^T's tile (k, n) is the
   //    column-major view of the basis rows n).
-  warp_gemm<wmma::col_major>(xs, L.lda, D / 16, bs, L.ldb, 16, 16 * L.ldb, rpad / 16, fs, L.ldf);
+  warp_gemm<16, 16, wmma::col_major>(xs, L.lda, D / 16, bs, L.ldb, 16, 16 * L.ldb, rpad / 16, fs, L.ldf);
   __syncwarp();
   // 4. Quantize and pack the warp's rows (two lanes a row) into their words, then store the rows, which are
   //    contiguous in the payload, by the whole warp: consecutive lanes, consecutive bytes.
@@ -288,17 +292,17 @@ __global__ void __launch_bounds__(kThreads, 8) per_head_encode(const __half* __r
 }
 
 template <int D>
-__global__ void __launch_bounds__(kThreads) per_head_decode(const std::uint8_t* __restrict__ payload,
+__global__ void __launch_bounds__(kThreads, 8) per_head_decode(const std::uint8_t* __restrict__ payload,
                                                             CacheGeometry g, PerHeadTensor t,
                                                             __half* __restrict__ cache) {
   extern __shared__ __align__(128) unsigned char smem[];
   const Layout L(D, t.rmax, t.max_kept, t.max_row_bytes, true);
-  const int s = blockIdx.y, l = s / g.heads, h = s % g.heads;
+  const int s = blockIdx.x, l = s / g.heads, h = s % g.heads;
   const DeviceStream st = t.streams[s];
   load_stream<D>(t, st, s, L, smem);
   __syncthreads();  // the block's only barrier: from here each warp works alone
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int row0 = blockIdx.x * kTileRows + warp * kWarpRows;
+  const int row0 = blockIdx.y * kTileRows + warp * kWarpRows;
   if (row0 >= g.coded) return;
   const auto* gs = reinterpret_cast<const DeviceGroup*>(smem + L.groups);
   const auto* ms = reinterpret_cast<const float*>(smem + L.mean);
@@ -341,48 +345,56 @@ __global__ void __launch_bounds__(kThreads) per_head_decode(const std::uint8_t* 
     }
   }
   __syncwarp();
-  // 2. Xhat = C16 B on tensor cores, the warp's 16 rows.
-  warp_gemm<wmma::row_major>(cs, L.lda, rpad / 16, bs, L.ldb, 16 * L.ldb, 16, D / 16, fs, L.ldf);
-  __syncwarp();
-  // 3. Per lane chunk: the mean added, RoPE re-applied (the NeoX partner chunk read from shared memory),
-  //    rounded to fp16 and stored, 16 bytes a store (a warp's store covers two whole rows at head_dim 128).
+  // 2-3. In two halves of 8 rows (the fp32 tile holds one): Xhat = C16 B on tensor cores; then per lane chunk
+  //      the mean added, RoPE re-applied (the NeoX partner chunk read from shared memory), rounded to fp16 and
+  //      stored, 16 bytes a store (a warp's store covers two whole rows at head_dim 128). A lane's chunks k of
+  //      the first half are rows < 8 (row(k) = r0 + k * kStep with r0 < kStep and kCount * kStep = 16).
   using Lane = LaneChunks<D>;
+  static_assert(Lane::kCount % 2 == 0 && Lane::kCount * Lane::kStep == 2 * kDecodeRows, "halves of 8 rows");
   const Lane ln(lane, g);
   const int pc = ln.c + (ln.partner - lane);  // the partner's chunk (the lane's own where none)
 #pragma unroll
-  for (int k = 0; k < Lane::kCount; ++k) {
-    const int r = ln.row(k), i = row0 + r;
-    float x[8], m[8], y[8];
-    load8(fs + r * L.ldf + ln.c * 8, x);
-    load8(ms + ln.c * 8, m);
+  for (int half = 0; half < 2; ++half) {
+    warp_gemm<kDecodeRows, 32, wmma::row_major>(cs + half * kDecodeRows * L.lda, L.lda, rpad / 16, bs, L.ldb,
+                                                16 * L.ldb, 32, D / 32, fs, L.ldf);
+    __syncwarp();
 #pragma unroll
-    for (int e = 0; e < 8; ++e) x[e] += m[e], y[e] = x[e];
-    if (ln.role != Lane::plain) {
-      Angles an;
-      angles_of(ln, g, g.first + min(i, g.coded - 1), an);
-      if (ln.role == Lane::interleaved) {
+    for (int k = half * Lane::kCount / 2; k < (half + 1) * Lane::kCount / 2; ++k) {
+      const int r = ln.row(k), i = row0 + r;
+      const float* xr = fs + (r - half * kDecodeRows) * L.ldf;
+      float x[8], m[8], y[8];
+      load8(xr + ln.c * 8, x);
+      load8(ms + ln.c * 8, m);
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const float xa = x[2 * e], xb = x[2 * e + 1];
-          y[2 * e] = xa * an.c[e] - xb * an.s[e];
-          y[2 * e + 1] = xa * an.s[e] + xb * an.c[e];
-        }
-      } else {
-        float p[8], pm[8];
-        load8(fs + r * L.ldf + pc * 8, p);
-        load8(ms + pc * 8, pm);
+      for (int e = 0; e < 8; ++e) x[e] += m[e], y[e] = x[e];
+      if (ln.role != Lane::plain) {
+        Angles an;
+        angles_of(ln, g, g.first + min(i, g.coded - 1), an);
+        if (ln.role == Lane::interleaved) {
 #pragma unroll
-        for (int e = 0; e < 8; ++e) p[e] += pm[e];
-        if (ln.role == Lane::neox_first) {
-#pragma unroll
-          for (int e = 0; e < 8; ++e) y[e] = x[e] * an.c[e] - p[e] * an.s[e];
+          for (int e = 0; e < 4; ++e) {
+            const float xa = x[2 * e], xb = x[2 * e + 1];
+            y[2 * e] = xa * an.c[e] - xb * an.s[e];
+            y[2 * e + 1] = xa * an.s[e] + xb * an.c[e];
+          }
         } else {
+          float p[8], pm[8];
+          load8(xr + pc * 8, p);
+          load8(ms + pc * 8, pm);
 #pragma unroll
-          for (int e = 0; e < 8; ++e) y[e] = p[e] * an.s[e] + x[e] * an.c[e];
+          for (int e = 0; e < 8; ++e) p[e] += pm[e];
+          if (ln.role == Lane::neox_first) {
+#pragma unroll
+            for (int e = 0; e < 8; ++e) y[e] = x[e] * an.c[e] - p[e] * an.s[e];
+          } else {
+#pragma unroll
+            for (int e = 0; e < 8; ++e) y[e] = p[e] * an.s[e] + x[e] * an.c[e];
+          }
         }
       }
+      if (i < g.coded) __stcs(reinterpret_cast<uint4*>(cache + cache_at(g, l, h, i, D) + ln.c * 8), pack8(y));
     }
-    if (i < g.coded) __stcs(reinterpret_cast<uint4*>(cache + cache_at(g, l, h, i, D) + ln.c * 8), pack8(y));
+    __syncwarp();  // the next half overwrites the tile
   }
 }
 
@@ -402,10 +414,14 @@ bool with_head_dim(int D, F&& f) {
 
 // A block per (stream, tile of 64 tokens): enough blocks in flight to hide the loads' latency (v2's first
 // form gave each block a stream's 14 tiles in turn: 4.4 ms where 0.2 was the floor, on an H200); each block
-// reads its stream's basis again, from L2.
+// reads its stream's basis again, from L2. Streams are the grid's x (v5; v4 had tiles there): blocks start in
+// x order, so those in flight share one tile of tokens: every head and layer of the same 64 positions, i.e.
+// whole contiguous [token][head][dim] rows of the cache, and the same 64 rows of the RoPE tables (L1-hot)
+// instead of 14 tiles' worth scattered over the cache.
+constexpr int kMaxTiles = 65535;  // gridDim.y
 dim3 grid_of(const CacheGeometry& g) {
   const int streams = g.layers * g.heads, tiles = (g.coded + kTileRows - 1) / kTileRows;
-  return dim3(std::max(1, tiles), streams);
+  return dim3(streams, std::max(1, tiles));
 }
 
 }  // namespace
@@ -418,6 +434,7 @@ bool per_head_supported(const CacheGeometry& g, const PerHeadTensor& t, int smem
   if (!g.per_head || (g.head_dim != 32 && g.head_dim != 64 && g.head_dim != 128)) return false;
   // A lane's chunk of 8 dims is wholly rotated or not, its NeoX partner a whole chunk away.
   if (g.rope && (g.rotary_dims % 16 != 0 || g.rotary_dims > g.head_dim)) return false;
+  if ((g.coded + kTileRows - 1) / kTileRows > kMaxTiles) return false;
   return t.rmax > 0 && per_head_shared_bytes(g, t) <= smem_limit;
 }
 
