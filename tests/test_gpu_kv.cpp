@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "harness/check.hpp"
+#include "kernels/kv_compression/kvtc_per_head.cuh"
 #include "methods/kvtc/kvtc_codec.hpp"
 #include "methods/kvtc/kvtc_method.hpp"
 #include "tests/support/gpu.hpp"
@@ -17,7 +18,7 @@ namespace {
 struct KvCase {
   const char* name;
   Json values;
-  const char* key_kernel = "per_head_fused_v4";  // values always take the fused kernels on these shapes
+  const char* key_kernel = kernels::kvtc::kPerHeadKernelLabel;  // values always take the fused kernels on these shapes
 };
 void PrintTo(const KvCase& c, std::ostream* os) { *os << c.name; }
 
@@ -54,7 +55,7 @@ TEST_P(KvtcPerHeadFused, MatchesTheCpuPathAndTheUnfusedKernelsAndDecodesOnTheCpu
   ASSERT_FALSE(cpu.check.failure) << *cpu.check.failure;
   const Json m = fused.method->metrics();
   EXPECT_EQ(m["cuda_kernels"]["keys"], c.key_kernel) << m.dump();
-  EXPECT_EQ(m["cuda_kernels"]["values"], "per_head_fused_v4");
+  EXPECT_EQ(m["cuda_kernels"]["values"], kernels::kvtc::kPerHeadKernelLabel);
   EXPECT_EQ(unfused.method->metrics()["cuda_kernels"]["keys"], "unfused_v1");
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_LT(rel_diff(fused.check.outputs[i].values, cpu.check.outputs[i].values), 5e-3) << fused.check.outputs[i].name;

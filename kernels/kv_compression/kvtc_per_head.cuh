@@ -1,5 +1,5 @@
 #pragma once
-// kvtc per_head mode, fused (v4, docs/perf/kvtc.md): one kernel per direction and tensor, a block per
+// kvtc per_head mode, fused (v5, docs/perf/kvtc.md): one kernel per direction and tensor, a block per
 // (layer, head) stream and 64 coded tokens; the stream's kept groups, mean and basis in shared memory, then
 // each of the 4 warps works its 16 tokens alone (no block barrier after the setup). The cache is read once and
 // the payload written once.
@@ -9,7 +9,7 @@
 //     the warp quantizes and packs its rows (group_quant.cuh: the CPU reference's float operations), two lanes
 //     a row, and writes them as one contiguous run;
 //   decode: the mirror image: rows unpacked and dequantized to fp16 coefficients (dropped and padding 0),
-//     projected back on tensor cores, then per lane chunk the mean added, RoPE re-applied, rounded to fp16
+//     projected back on tensor cores (WMMA 8x32x16, a warp's rows in two halves of 8), then per lane chunk the mean added, RoPE re-applied, rounded to fp16
 //     and stored with 16-byte stores.
 // Shapes: head_dim 32, 64 or 128 and rotary dims a multiple of 16 (per_head_supported); anything else takes
 // the unfused v1 path (kvtc.cuh).
@@ -22,6 +22,9 @@
 #include "kernels/kv_compression/kvtc.cuh"
 
 namespace lrb::kernels::kvtc {
+
+// The kernels' version as records name it (metrics.cuda_kernels) and the GPU tests expect it.
+inline constexpr const char* kPerHeadKernelLabel = "per_head_fused_v5";
 
 struct PerHeadTensor {
   const DeviceStream* streams = nullptr;  // [layers x heads]

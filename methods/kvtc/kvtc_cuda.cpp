@@ -283,8 +283,8 @@ class KvtcCuda final : public CudaKvMethod {
     Json m = kvtc::metrics_json(cal_, stats_, s_.codec.entropy);
     if (stage_) m["entropy_stage"] = stage_->describe();
     m["gemm_plans"] = gemm_plans_json();
-    m["cuda_kernels"] = {{"keys", keys_.fused ? "per_head_fused_v5" : "unfused_v1"},
-                         {"values", values_.fused ? "per_head_fused_v5" : "unfused_v1"}};
+    m["cuda_kernels"] = {{"keys", keys_.fused ? kk::kPerHeadKernelLabel : "unfused_v1"},
+                         {"values", values_.fused ? kk::kPerHeadKernelLabel : "unfused_v1"}};
     return m;
   }
 
