@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/common/mma.cuh"
+
 namespace lrb::kernels {
 namespace {
 
@@ -126,19 +128,7 @@ struct RowCode {
 template <int R, int L>
 constexpr int kMinBlocks = (R <= 16 && !(R == 8 && L == 2)) ? 3 : (R <= 32 ? 2 : 1);
 
-// Tensor-core tile of the partial T: C[16x8] += A[16x16] B[16x8], fp16 in, fp32 accumulate (PTX mma.sync
-// m16n8k16; fragment layouts as in the PTX ISA: lane = 4 * group + tig).
-__device__ __forceinline__ void mma_16816(float (&c)[4], std::uint32_t a0, std::uint32_t a1, std::uint32_t a2,
-                                          std::uint32_t a3, std::uint32_t b0, std::uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-}
-
-__device__ __forceinline__ std::uint32_t pack_halves(__half lo, __half hi) {
-  return static_cast<std::uint32_t>(__half_as_ushort(lo)) | (static_cast<std::uint32_t>(__half_as_ushort(hi)) << 16);
-}
+// The partial T's tensor-core tiles: mma_16816 and pack_halves (kernels/common/mma.cuh).
 
 // Stages the X rows of the chunk's tokens and the V rows of one tile [i0, i0 + w) of this CTA's d_in slice
 // in shared memory, zero-padded to w16 columns and tb_rows rows for the mma tiles.
