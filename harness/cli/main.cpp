@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
   run->add_option("--backend", ra.backend_text, "override the config's backend: auto, cpu or cuda")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   run->add_option("--out", ra.out_dir, "output folder (default: out/<config name>)");
-  run->add_option("--filter", ra.filter, "regex on '<method label>/<point id>'; only matching pairs run");
+  run->add_option("--filter", ra.filter, "regex on '[<block>/]<method label>/<point id>' (the block's name first where it has one); only matching pairs run");
   run->add_flag("--resume", ra.resume, "continue a run: skip (point, method) pairs already in the JSONL");
   run->add_option("--shard", ra.shard, "run shard I of N (points with index % N == I), e.g. 0/4");
   run->add_flag("-q,--quiet", ra.quiet, "no progress lines");
