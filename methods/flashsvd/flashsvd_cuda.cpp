@@ -1,0 +1,68 @@
+// flashsvd, CUDA path. T <= 16 (decode): one launch of kernels/lowrank_linear/flashsvd.cu, Z = X Vt^T reduced
+// in a small fp32 workspace in L2 and consumed by the same launch. T > 16 (prefill: Z tiles shared across a
+// thread-block cluster) is not built yet: such points are refused with that reason.
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "harness/registry.hpp"
+#include "kernels/lowrank_linear/flashsvd.cuh"
+#include "workloads/lowrank_linear/device_data.hpp"
+
+namespace lrb::cuda {
+namespace {
+
+namespace kk = kernels;
+
+class FlashsvdCuda final : public CudaLowrankMethod {
+ public:
+  explicit FlashsvdCuda(const Params&) {}
+
+  Support can_run(const Point& point, Backend) const override {
+    const long long tokens = point.params().integer("tokens");
+    if (tokens > kk::kFlashsvdDecodeMaxTokens)
+      return Support::no(fmt::format("flashsvd's CUDA path has its decode kernel only (tokens <= {}); the prefill "
+                                     "kernel is not built yet (tokens = {})",
+                                     kk::kFlashsvdDecodeMaxTokens, tokens));
+    return Support::yes();
+  }
+
+  void prepare(const Problem& problem, ExecContext& ctx) override {
+    bind(problem, ctx);
+    if (!kk::flashsvd_decode_supported(p_->tokens, p_->d_in, p_->d_out, p_->rank))
+      throw std::runtime_error(fmt::format("flashsvd: the decode kernel does not take tokens {}, d_in {}, d_out {}, "
+                                           "rank {} (shared memory for the staged intermediate)",
+                                           p_->tokens, p_->d_in, p_->d_out, p_->rank));
+    const cudaStream_t st = ctx_->stream();
+    us_ = upload_half(p_->US, st);
+    vt_ = upload_half(p_->Vt, st);
+    z_.allocate(kk::flashsvd_decode_z_floats(p_->tokens, p_->rank));
+    counters_.allocate(kk::kFlashsvdDecodeCounters);
+    z_.zero(st);  // the kernel leaves both as it found them
+    counters_.zero(st);
+    kk::configure_flashsvd_decode(p_->d_in, p_->d_out, p_->rank);
+  }
+  void run(ExecContext&) override {
+    kk::FlashsvdDecodeArgs a;
+    a.X = x_.data(), a.Vt = vt_.data(), a.US = us_.data(), a.Y = y_.data(), a.Z = z_.data();
+    a.counters = counters_.data();
+    a.tokens = p_->tokens, a.d_in = p_->d_in, a.d_out = p_->d_out, a.rank = p_->rank;
+    kk::launch_flashsvd_decode(a, ctx_->stream());
+    LRB_CUDA_CHECK_LAUNCH();
+  }
+  // The workspace is resident (allocated once, zero between runs), so it is stored bytes, not transient: the
+  // measured transient is 0, and the analytic count says where Z lives.
+  Footprint footprint() const override {
+    return {{{"factors", us_.bytes() + vt_.bytes()}, {"z_workspace", z_.bytes() + counters_.bytes()}}};
+  }
+  Footprint transient() const override { return {{{"rank_intermediate_in_l2", z_.bytes()}}}; }
+
+ private:
+  DeviceBuffer<__half> us_, vt_;
+  DeviceBuffer<float> z_;
+  DeviceBuffer<unsigned> counters_;
+};
+
+}  // namespace
+LRBENCH_REGISTER_BACKEND("flashsvd", cuda, FlashsvdCuda);
+}  // namespace lrb::cuda
