@@ -12,17 +12,10 @@ namespace {
 
 constexpr int kTileTokens = 16;
 
-class FlashsvdCpu final : public CpuLowrankMethod {
+class FlashsvdCpu final : public CpuLowrankFactorsMethod {
  public:
   explicit FlashsvdCpu(const Params&) {}
 
-  void prepare(const Problem& problem, ExecContext&) override {
-    const auto& p = static_cast<const LowrankProblem&>(problem);
-    US_ = p.US.cast<float>();
-    Vt_ = p.Vt.cast<float>();
-    X_ = p.X.cast<float>();
-    out_.resize(p.tokens, p.d_out);
-  }
   void run(ExecContext&) override {
     MatrixF z(std::min<Eigen::Index>(kTileTokens, X_.rows()), Vt_.rows());  // the one live intermediate
     for (Eigen::Index t0 = 0; t0 < X_.rows(); t0 += kTileTokens) {
@@ -31,13 +24,9 @@ class FlashsvdCpu final : public CpuLowrankMethod {
       out_.middleRows(t0, n).noalias() = z.topRows(n) * US_.transpose();
     }
   }
-  Footprint footprint() const override { return {{{"factors", bytes_of(US_) + bytes_of(Vt_)}}}; }
   Footprint transient() const override {
     return {{{"rank_tile", 4ull * std::min<Eigen::Index>(kTileTokens, X_.rows()) * Vt_.rows()}}};
   }
-
- private:
-  MatrixF US_, Vt_, X_;
 };
 
 }  // namespace

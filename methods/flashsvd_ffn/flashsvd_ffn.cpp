@@ -23,16 +23,10 @@ Eigen::Index tile_width(Eigen::Index tokens, Eigen::Index d_ff) {
   return std::min(d_ff, std::clamp(kTileElements / std::max<Eigen::Index>(tokens, 1), kMinTileFf, kMaxTileFf));
 }
 
-class FlashsvdFfnCpu final : public CpuLowrankFfnMethod {
+class FlashsvdFfnCpu final : public CpuLowrankFfnFactorsMethod {
  public:
   explicit FlashsvdFfnCpu(const Params&) {}
 
-  void prepare(const Problem& problem, ExecContext&) override {
-    const auto& p = static_cast<const LowrankFfnProblem&>(problem);
-    for (int k = 0; k < 3; ++k) US_[k] = p.m[k].US.cast<float>(), Vt_[k] = p.m[k].Vt.cast<float>();
-    X_ = p.X.cast<float>();
-    out_.resize(p.tokens, p.d_model);
-  }
   void run(ExecContext&) override {
     constexpr int G = LowrankFfnProblem::gate, U = LowrankFfnProblem::up, D = LowrankFfnProblem::down;
     const MatrixF zg = X_ * Vt_[G].transpose(), zu = X_ * Vt_[U].transpose();
@@ -56,14 +50,6 @@ class FlashsvdFfnCpu final : public CpuLowrankFfnMethod {
              {"down_input_factor", 4 * T * Vt_[2].rows()},
              {"ff_tile", 2 * 4 * T * w}}};
   }
-  Footprint footprint() const override {
-    std::size_t b = 0;
-    for (int k = 0; k < 3; ++k) b += bytes_of(US_[k]) + bytes_of(Vt_[k]);
-    return {{{"factors", b}}};
-  }
-
- private:
-  MatrixF US_[3], Vt_[3], X_;
 };
 
 }  // namespace

@@ -6,26 +6,15 @@
 namespace lrb {
 namespace {
 
-class TwoGemm final : public CpuLowrankMethod {
+class TwoGemm final : public CpuLowrankFactorsMethod {
  public:
   explicit TwoGemm(const Params&) {}
 
-  void prepare(const Problem& problem, ExecContext&) override {
-    const auto& p = static_cast<const LowrankProblem&>(problem);
-    US_ = p.US.cast<float>();
-    Vt_ = p.Vt.cast<float>();
-    X_ = p.X.cast<float>();
-    out_.resize(p.tokens, p.d_out);
-  }
   void run(ExecContext&) override {
     const MatrixF t = X_ * Vt_.transpose();  // tokens x r, allocated here on purpose (transient)
     out_.noalias() = t * US_.transpose();
   }
-  Footprint footprint() const override { return {{{"factors", bytes_of(US_) + bytes_of(Vt_)}}}; }
   Footprint transient() const override { return {{{"rank_intermediate", 4ull * X_.rows() * Vt_.rows()}}}; }
-
- private:
-  MatrixF US_, Vt_, X_;
 };
 
 }  // namespace

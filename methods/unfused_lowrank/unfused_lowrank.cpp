@@ -6,16 +6,10 @@
 namespace lrb {
 namespace {
 
-class UnfusedLowrank final : public CpuLowrankFfnMethod {
+class UnfusedLowrank final : public CpuLowrankFfnFactorsMethod {
  public:
   explicit UnfusedLowrank(const Params&) {}
 
-  void prepare(const Problem& problem, ExecContext&) override {
-    const auto& p = static_cast<const LowrankFfnProblem&>(problem);
-    for (int k = 0; k < 3; ++k) US_[k] = p.m[k].US.cast<float>(), Vt_[k] = p.m[k].Vt.cast<float>();
-    X_ = p.X.cast<float>();
-    out_.resize(p.tokens, p.d_model);
-  }
   void run(ExecContext&) override {
     const auto apply = [&](int k, const MatrixF& in) {
       const MatrixF t = in * Vt_[k].transpose();  // [T, r], transient
@@ -33,14 +27,6 @@ class UnfusedLowrank final : public CpuLowrankFfnMethod {
     return {{{"gate_act", act}, {"up_act", act}, {"rank_intermediate", 4 * T * Vt_[2].rows()},
              {"output_temp", 4 * T * out_.cols()}}};
   }
-  Footprint footprint() const override {
-    std::size_t b = 0;
-    for (int k = 0; k < 3; ++k) b += bytes_of(US_[k]) + bytes_of(Vt_[k]);
-    return {{{"factors", b}}};
-  }
-
- private:
-  MatrixF US_[3], Vt_[3], X_;
 };
 
 }  // namespace

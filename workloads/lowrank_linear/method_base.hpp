@@ -21,4 +21,20 @@ class CpuLowrankMethod : public LowrankLinearMethod {
   MatrixF out_;
 };
 
+// A host method on the layer's factors as fp32 (US, Vt) and X; stores the factors (footprint) and sizes Y.
+class CpuLowrankFactorsMethod : public CpuLowrankMethod {
+ public:
+  void prepare(const Problem& problem, ExecContext&) override {
+    const auto& p = static_cast<const LowrankProblem&>(problem);
+    US_ = p.US.cast<float>();
+    Vt_ = p.Vt.cast<float>();
+    X_ = p.X.cast<float>();
+    out_.resize(p.tokens, p.d_out);
+  }
+  Footprint footprint() const override { return {{{"factors", bytes_of(US_) + bytes_of(Vt_)}}}; }
+
+ protected:
+  MatrixF US_, Vt_, X_;
+};
+
 }  // namespace lrb
