@@ -40,7 +40,7 @@ TEST_P(LowrankFfnMethods, MatchTheirFp64Target) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cpu, LowrankFfnMethods,
-                         ::testing::Combine(::testing::Values("dense_ffn", "unfused_lowrank", "packed_unfused"),
+                         ::testing::Combine(::testing::Values("dense_ffn", "unfused_lowrank", "packed_unfused", "flashsvd_ffn"),
                                             ::testing::Values(Shape{40, 100, 1, 1}, Shape{24, 72, 5, 3},
                                                               Shape{32, 96, 32, 16}, Shape{48, 136, 12, 65})),
                          [](const auto& info) {
@@ -114,6 +114,29 @@ TEST(LowrankFfn, TransientMemoryIsCountedAndMeasured) {
     EXPECT_GE(measured, 0.9 * analytic) << method << ": " << mem.dump();
     EXPECT_LE(measured, 1.5 * analytic) << method << ": " << mem.dump();
   }
+}
+
+// flashsvd_ffn never holds [T, d_ff]: its own count is the rank inputs, down's input factor and one d_ff tile
+// of g and u (at most 16 Ki floats each), and where the host heap is counted its measured transient is a small
+// fraction of unfused_lowrank's at the same point.
+TEST(LowrankFfn, FlashsvdFfnHoldsNoFfWideActivation) {
+  const Json v = {{"d_model", 32}, {"d_ff", 4096}, {"rank", 16}, {"tokens", 64}};
+  std::int64_t measured[2] = {0, 0};
+  std::uint64_t analytic[2] = {0, 0};
+  int i = 0;
+  for (const char* method : {"unfused_lowrank", "flashsvd_ffn"}) {
+    const MethodRun r = check_method("lowrank_ffn", method, v);
+    ASSERT_FALSE(r.check.failure) << *r.check.failure;
+    const Json mem = make_measurement(*r.ctx)->memory(*r.method);
+    analytic[i] = mem["transient_analytic"]["bytes"].get<std::uint64_t>();
+    if (host_memory::counting()) measured[i] = mem["transient_bytes"].get<std::int64_t>();
+    ++i;
+  }
+  const std::uint64_t act = 4ull * 64 * 4096, tile = 4ull * (1 << 14);
+  EXPECT_GE(analytic[0], 2 * act);
+  EXPECT_EQ(analytic[1], 4ull * 64 * (16 + 16) + 4ull * 64 * 16 + 2 * tile);
+  if (!host_memory::counting()) GTEST_SKIP() << "built without the host allocation counter: counts checked only";
+  EXPECT_LT(measured[1] * 5, measured[0]) << measured[1] << " vs " << measured[0];
 }
 
 TEST(LowrankFfn, TheModelGeneratorRefusesWhatItCannotBuildNamingTheParameter) {
