@@ -1,5 +1,5 @@
 // kv_compression on the GPU beyond the registry's conformance (ctest label gpu): kvtc's fused per_head
-// kernels (v4) on shapes they take (head_dim 32/64/128, NeoX and interleaved RoPE, partial rotary dims,
+// kernels (kPerHeadKernelLabel) on shapes they take (head_dim 32/64/128, NeoX and interleaved RoPE, partial rotary dims,
 // partial tiles; keys whose rotary dims are not a multiple of 16 fall back to v1), against the CPU path and the unfused v1 CUDA path; the CUDA blob decoded by the CPU
 // decoder; and every baseline's blob byte for byte against its CPU path's. Without a GPU each test skips.
 #include <gtest/gtest.h>

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/common/device_limits.cuh"
 #include "kernels/common/token_mma.cuh"
-#include "kernels/lowrank_linear/flashsvd.cuh"
 
 namespace lrb::kernels {
 namespace {

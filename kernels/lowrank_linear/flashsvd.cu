@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/common/device_limits.cuh"
 #include "kernels/common/token_mma.cuh"
 
 namespace lrb::kernels {
@@ -48,23 +49,6 @@ __global__ void __launch_bounds__(kThreads) flashsvd_decode(FlashsvdDecodeArgs a
 }
 
 }  // namespace
-
-int device_sm_count() {
-  static const int n = [] {
-    int device = 0, count = 0;
-    cudaGetDevice(&device);
-    cudaDeviceGetAttribute(&count, cudaDevAttrMultiProcessorCount, device);
-    return count > 0 ? count : 1;
-  }();
-  return n;
-}
-
-int device_shared_limit() {
-  int device = 0, limit = 0;
-  cudaGetDevice(&device);
-  cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, device);
-  return limit;
-}
 
 bool flashsvd_decode_supported(int tokens, int d_in, int d_out, int rank) {
   if (tokens < 1 || tokens > kFlashsvdDecodeMaxTokens || d_in < 1 || d_out < 1 || rank < 1) return false;

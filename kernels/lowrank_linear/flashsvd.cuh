@@ -33,11 +33,6 @@ inline std::size_t flashsvd_decode_z_floats(int max_tokens, int rank) {
 }
 inline constexpr std::size_t kFlashsvdDecodeCounters = 2;
 
-// The device's SM count and opt-in shared memory per block (cached / queried; the fused decode kernels size
-// their grids and check their shared memory with them).
-int device_sm_count();
-int device_shared_limit();
-
 // Whether the decode kernel takes the shape (tokens 1..16, every dimension >= 1; shared memory for Z within
 // the device's limit).
 bool flashsvd_decode_supported(int tokens, int d_in, int d_out, int rank);

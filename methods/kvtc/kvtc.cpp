@@ -76,7 +76,7 @@ LRBENCH_DECLARE_METHOD(
                  "gdeflate, ans (GPU only, nvCOMP)",
                  {}, {}, {"none", "deflate", "zstd", "gdeflate", "ans"}},
                 {"cuda_kernel", ParamType::string, "fused",
-                 "CUDA path only: fused (per_head mode's v4 kernels, head_dim 32/64/128, rotary dims a multiple of 16) or unfused (v1: RoPE kernel, "
+                 "CUDA path only: fused (per_head mode's fused kernels, head_dim 32/64/128, rotary dims a multiple of 16) or unfused (v1: RoPE kernel, "
                  "cuBLASLt GEMM, quantize+pack kernel); docs/perf/kvtc.md",
                  {}, {}, {"fused", "unfused"}},
                 {"sinks", ParamType::integer, 4, "first tokens kept raw (attention sinks)", 0.0, 1048576.0, {}},

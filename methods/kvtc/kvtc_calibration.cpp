@@ -57,17 +57,6 @@ void scatter(const float* v, int token, const Stream& s, bool with_rope, const R
 
 namespace {
 
-// Mean and PCA basis of `fit` (rows: tokens), from the p x p covariance or, where p exceeds the tokens, the
-// n x n Gram matrix (V = X_c^T U Lambda^-1/2): the two give the same nonzero components. In double, and the
-// Gram route's V re-orthonormalized (thin QR), because V divides by sqrt(lambda): float rounding of X_c there
-// left small components far from orthogonal (found by KvtcCalibration.PcaKeepsTheVarianceItShould).
-// Components below 1e-9 of the largest eigenvalue are numerically null and left out.
-//
-// Re-orthonormalization by CholeskyQR2 (R from the Cholesky factor of V^T V, V := V R^-1, twice): V is already
-// near orthonormal, so two passes reach working precision, and each is a rank update and a triangular solve
-// at GEMM speed. Householder QR plus forming Q did the same at p = 131072, r = 384 (Llama-2-7B paper mode) in
-// minutes, not seconds. R's diagonal is positive, so each column keeps its sign (its component). Where V^T V
-// is not positive definite (dependent columns) Householder QR takes over.
 // Row blocks of a p-row matrix for the parallel loops below: fixed boundaries, so every sum is formed in the
 // same order whatever the number of threads.
 std::vector<std::pair<Eigen::Index, Eigen::Index>> row_blocks(Eigen::Index p) {
@@ -93,6 +82,11 @@ Eigen::MatrixXd blocked_gram(Eigen::Index m, Eigen::Index p, Block&& block) {
   return G;
 }
 
+// Re-orthonormalization by CholeskyQR2 (R from the Cholesky factor of V^T V, V := V R^-1, twice): V is already
+// near orthonormal, so two passes reach working precision, and each is a rank update and a triangular solve
+// at GEMM speed. Householder QR plus forming Q did the same at p = 131072, r = 384 (Llama-2-7B paper mode) in
+// minutes, not seconds. R's diagonal is positive, so each column keeps its sign (its component). Where V^T V
+// is not positive definite (dependent columns) Householder QR takes over.
 void orthonormalize(Eigen::MatrixXd& V) {
   const Eigen::Index p = V.rows(), r = V.cols();
   for (int pass = 0; pass < 2; ++pass) {
@@ -115,6 +109,11 @@ void orthonormalize(Eigen::MatrixXd& V) {
   }
 }
 
+// Mean and PCA basis of `fit` (rows: tokens), from the p x p covariance or, where p exceeds the tokens, the
+// n x n Gram matrix (V = X_c^T U Lambda^-1/2): the two give the same nonzero components. In double, and the
+// Gram route's V re-orthonormalized (thin QR), because V divides by sqrt(lambda): float rounding of X_c there
+// left small components far from orthogonal (found by KvtcCalibration.PcaKeepsTheVarianceItShould).
+// Components below 1e-9 of the largest eigenvalue are numerically null and left out.
 void fit_pca(const Eigen::MatrixXf& fit, Stream& s) {
   const Eigen::Index n = fit.rows(), p = fit.cols();
   s.mean = fit.colwise().mean().transpose();
@@ -184,7 +183,7 @@ Fitted fit_streams(const KvTensor& calib, bool with_rope, const RopeSpec& rope, 
   const int p = mode == Mode::paper ? calib.layers * calib.heads * calib.head_dim : calib.head_dim;
   const int n = calib.tokens, n_fit = std::max(1, n * 3 / 4);
   // Per-head mode: streams in parallel (each fit small). Paper mode's two streams one after the other, each
-  // fit parallel inside (gram_of_rows, the row-block loops): two threads on two 131072-wide fits left the
+  // fit parallel inside (blocked_gram, the row-block loops): two threads on two 131072-wide fits left the
   // other cores idle for a minute.
   const auto each_stream = [&](auto&& fit_one) {
     if (mode == Mode::paper)

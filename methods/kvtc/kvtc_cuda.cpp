@@ -14,6 +14,7 @@
 #include "harness/cuda/lt_gemm.hpp"
 #include "harness/cuda/raii.hpp"
 #include "harness/registry.hpp"
+#include "kernels/common/device_limits.cuh"
 #include "kernels/kv_compression/kvtc.cuh"
 #include "kernels/kv_compression/kvtc_per_head.cuh"
 #include "methods/kvtc/kvtc_method.hpp"
@@ -28,7 +29,7 @@ namespace kk = kernels::kvtc;
 // One tensor's streams on the device.
 struct DeviceTensorPlan {
   int streams = 0, p = 0, rmax = 0, max_row_bytes = 0, max_kept = 0;
-  bool fused = false;  // per_head v4 kernels (kvtc_per_head.cuh) instead of v1's three stages
+  bool fused = false;  // per_head fused kernels (kvtc_per_head.cuh, kPerHeadKernelLabel) instead of v1's three stages
   DeviceBuffer<kk::DeviceStream> stream_table;
   DeviceBuffer<kk::DeviceGroup> groups;
   DeviceBuffer<kk::DeviceGroup> kept_groups;  // the fused kernels': dropped groups left out
@@ -169,8 +170,7 @@ class KvtcCuda final : public CudaKvMethod {
     payload_ = stage_ ? plain_.data() : blob_.data() + head_and_raw;
     frame_ = blob_.data() + head_and_raw;
 
-    int shared_limit = 0;
-    LRB_CUDA_CHECK(cudaDeviceGetAttribute(&shared_limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, 0));
+    const int shared_limit = kernels::device_shared_limit();
     for (const DeviceTensorPlan* t : {&keys_, &values_})
       if (4 * (t->max_row_bytes / 4 + 3) > shared_limit)
         throw std::runtime_error(fmt::format("kvtc CUDA: a coded row of {} bytes does not fit in shared memory ({} "

@@ -13,7 +13,7 @@ namespace lrb::kvtc {
 struct Settings {
   CalibrationSettings calibration;
   CodecSettings codec;
-  bool cuda_fused = true;  // the CUDA path's per_head v4 kernels where the shape allows (else v1's stages)
+  bool cuda_fused = true;  // the CUDA path's fused per_head kernels where the shape allows (else v1's stages)
   explicit Settings(const Params& p);
 };
 
