@@ -6,6 +6,7 @@
 #include <mutex>
 #include <type_traits>
 
+#include "kernels/common/mma.cuh"
 #include "kernels/kv_compression/group_quant.cuh"
 
 namespace lrb::kernels::kvtc {
@@ -18,9 +19,6 @@ constexpr int kThreads = 128;  // 4 warps
 constexpr int kWarps = kThreads / 32;
 constexpr int kWarpRows = 16;  // coded tokens per warp: one WMMA row tile; a warp never waits for another
 constexpr int kTileRows = kWarps * kWarpRows;
-// Decode projects a warp's 16 rows in two halves of 8 (WMMA m8n32k16): its fp32 Xhat tile holds 8 rows, so a
-// block takes ~27 KB at head_dim 128 (v4's 16-row tile took 43 KB: 5 blocks an SM) and 8 blocks fit.
-constexpr int kDecodeRows = 8;
 // The (de)quantizers: two lanes a row, all 16 rows of a warp at once. v3 gave a row 8 lanes (4 rows a pass):
 // each group's min/max took 3 shuffle rounds and all 8 lanes computed the same shift and scale; two lanes
 // need one round and share that fixed cost between two.
@@ -33,8 +31,9 @@ __host__ __device__ constexpr int round_up(int x, int m) { return (x + m - 1) / 
 // Shared memory of one block (byte offsets, each region 128-byte aligned for WMMA's 32-byte rule): the
 // stream's kept groups, mean and basis, shared by the block; then one region per warp:
 //   a: fp16 [16][lda]: encode's X (lda = D + 8), decode's coefficients C16 (lda = rpad + 8);
-//   f: fp32 [16][ldf]: encode's coefficients C (ldf = rpad + 4); decode's Xhat, [8][ldf] (ldf = D + 4): one
-//      half of the warp's rows at a time;
+//   f: encode's coefficients C, fp32 [16][ldf] (ldf = rpad + 4); decode's finished rows, fp16 [16][ldf]
+//      (ldf = D + 8), staged for 16-byte stores (v4 kept Xhat there in fp32: 43 KB a block, 5 blocks an SM;
+//      v6 adds the mean and RoPE in the mma registers, so ~27 KB and 8 blocks);
 //   rows: the packed rows of the warp (encode: inside region a once the projection has read X).
 // v2 sized the fp32 tile by D in both directions (33 KB a block for 16 useful columns at CR 16); sized by
 // what each direction holds, encode takes ~28 KB a block at head_dim 128 and r_used 16 (8 blocks an SM).
@@ -45,7 +44,7 @@ struct Layout {
     const int rpad = round_up(rmax, 16);
     ldb = D + 8;  // +8 halfs: rows 16 bytes apart in the banks (WMMA loads)
     lda = (decode ? rpad : D) + 8;
-    ldf = (decode ? D : rpad) + 4;
+    ldf = decode ? D + 8 : rpad + 4;
     row_words = (max_row_bytes + 3) / 4 + 2;
     groups = 0;
     mean = round_up(groups + max_kept * static_cast<int>(sizeof(DeviceGroup)), 128);
@@ -53,7 +52,7 @@ struct Layout {
     warp0 = round_up(basis + rpad * ldb * 2, 128);
     a = 0;
     f = round_up(kWarpRows * lda * 2, 128);
-    const int after_f = round_up(f + (decode ? kDecodeRows : kWarpRows) * ldf * 4, 128), rows_bytes = kRowsPerPass * row_words * 4;
+    const int after_f = round_up(f + kWarpRows * ldf * (decode ? 2 : 4), 128), rows_bytes = kRowsPerPass * row_words * 4;
     // Encode packs its rows after the projection has read X: they share X's region where they fit (so head_dim
     // 128 at CR 16 takes 27.5 KB a block: 8 blocks an SM). Decode fills its rows before the projection.
     const bool share = !decode && rows_bytes <= kWarpRows * lda * 2;
@@ -309,7 +308,6 @@ __global__ void __launch_bounds__(kThreads, 8) per_head_decode(const std::uint8_
   const auto* bs = reinterpret_cast<const __half*>(smem + L.basis);
   unsigned char* w = smem + L.warp0 + warp * L.warp_bytes;
   auto* cs = reinterpret_cast<__half*>(w + L.a);  // coefficients, fp16 [16][rpad]
-  auto* fs = reinterpret_cast<float*>(w + L.f);   // Xhat, fp32 [16][D]
   auto* rows = reinterpret_cast<unsigned*>(w + L.rows);
   const int rpad = round_up(t.rmax, 16);
   const int sub = lane / kLanesPerRow, sl = lane % kLanesPerRow;
@@ -345,56 +343,70 @@ __global__ void __launch_bounds__(kThreads, 8) per_head_decode(const std::uint8_
     }
   }
   __syncwarp();
-  // 2-3. In two halves of 8 rows (the fp32 tile holds one): Xhat = C16 B on tensor cores; then per lane chunk
-  //      the mean added, RoPE re-applied (the NeoX partner chunk read from shared memory), rounded to fp16 and
-  //      stored, 16 bytes a store (a warp's store covers two whole rows at head_dim 128). A lane's chunks k of
-  //      the first half are rows < 8 (row(k) = r0 + k * kStep with r0 < kStep and kCount * kStep = 16).
-  using Lane = LaneChunks<D>;
-  static_assert(Lane::kCount % 2 == 0 && Lane::kCount * Lane::kStep == 2 * kDecodeRows, "halves of 8 rows");
-  const Lane ln(lane, g);
-  const int pc = ln.c + (ln.partner - lane);  // the partner's chunk (the lane's own where none)
-#pragma unroll
-  for (int half = 0; half < 2; ++half) {
-    warp_gemm<kDecodeRows, 32, wmma::row_major>(cs + half * kDecodeRows * L.lda, L.lda, rpad / 16, bs, L.ldb,
-                                                16 * L.ldb, 32, D / 32, fs, L.ldf);
-    __syncwarp();
-#pragma unroll
-    for (int k = half * Lane::kCount / 2; k < (half + 1) * Lane::kCount / 2; ++k) {
-      const int r = ln.row(k), i = row0 + r;
-      const float* xr = fs + (r - half * kDecodeRows) * L.ldf;
-      float x[8], m[8], y[8];
-      load8(xr + ln.c * 8, x);
-      load8(ms + ln.c * 8, m);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) x[e] += m[e], y[e] = x[e];
-      if (ln.role != Lane::plain) {
-        Angles an;
-        angles_of(ln, g, g.first + min(i, g.coded - 1), an);
-        if (ln.role == Lane::interleaved) {
-#pragma unroll
-          for (int e = 0; e < 4; ++e) {
-            const float xa = x[2 * e], xb = x[2 * e + 1];
-            y[2 * e] = xa * an.c[e] - xb * an.s[e];
-            y[2 * e + 1] = xa * an.s[e] + xb * an.c[e];
-          }
-        } else {
-          float p[8], pm[8];
-          load8(xr + pc * 8, p);
-          load8(ms + pc * 8, pm);
-#pragma unroll
-          for (int e = 0; e < 8; ++e) p[e] += pm[e];
-          if (ln.role == Lane::neox_first) {
-#pragma unroll
-            for (int e = 0; e < 8; ++e) y[e] = x[e] * an.c[e] - p[e] * an.s[e];
-          } else {
-#pragma unroll
-            for (int e = 0; e < 8; ++e) y[e] = p[e] * an.s[e] + x[e] * an.c[e];
-          }
-        }
-      }
-      if (i < g.coded) __stcs(reinterpret_cast<uint4*>(cache + cache_at(g, l, h, i, D) + ln.c * 8), pack8(y));
+  // 2. Xhat = C16 B with the mean added and RoPE re-applied in the accumulators: mma.sync m16n8k16 over the
+  //    warp's 16 rows, one n8 tile of head dims at a time; lane (group, tig) holds rows group and group + 8 at
+  //    dims 8 j + 2 tig, +1. NeoX pairs dim q with q + rot / 2: tile j with tile j + rot / 16, same lane and
+  //    slot, so the pair is computed together; interleaved pairs are the lane's two adjacent dims. The rows are
+  //    rounded to fp16 into the warp's output tile (v5 stored Xhat in fp32 to shared memory and read it back,
+  //    with the partner chunk and the mean: the L1 pipe was 93% busy in the keys' decode).
+  const int grp = lane / 4, tig = lane % 4;
+  const bool neox = g.rope && !g.interleaved;
+  const int rot_tiles = g.rope ? g.rotary_dims / 8 : 0, pair_tiles = neox ? rot_tiles / 2 : 0;
+  const long long at_lo = static_cast<long long>(g.first + min(row0 + grp, g.coded - 1)) * (g.rotary_dims / 2);
+  const long long at_hi = static_cast<long long>(g.first + min(row0 + grp + 8, g.coded - 1)) * (g.rotary_dims / 2);
+  __half* os = reinterpret_cast<__half*>(w + L.f);
+  const auto put = [&](int row, int col, float y0, float y1) {
+    *reinterpret_cast<std::uint32_t*>(os + row * L.ldf + col) = pack_halves(__float2half_rn(y0), __float2half_rn(y1));
+  };
+  for (int j = 0; j < D / 8; ++j) {
+    if (j >= pair_tiles && j < 2 * pair_tiles) continue;  // a NeoX partner, done with tile j - rot / 16
+    const bool pair = j < pair_tiles;
+    const int j2 = pair ? j + pair_tiles : j;
+    float c0[4] = {0.0f, 0.0f, 0.0f, 0.0f}, c1[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int k = 0; k < rpad / 16; ++k) {
+      std::uint32_t a[4], b[4];
+      load_a_16x16(a, cs + k * 16, L.lda, lane);
+      load_b_16x8_pair(b, bs + k * 16 * L.ldb, L.ldb, 8 * j, 8 * j2, lane);
+      mma_16816(c0, a[0], a[1], a[2], a[3], b[0], b[1]);
+      if (pair) mma_16816(c1, a[0], a[1], a[2], a[3], b[2], b[3]);
     }
-    __syncwarp();  // the next half overwrites the tile
+    const int col = 8 * j + 2 * tig, col2 = 8 * j2 + 2 * tig;
+    const float2 m = *reinterpret_cast<const float2*>(ms + col);
+    const float x[4] = {c0[0] + m.x, c0[1] + m.y, c0[2] + m.x, c0[3] + m.y};  // (row lo: col, col + 1), (row hi)
+    if (pair) {
+      // out[q] = x[q] cos - x[q + rot/2] sin, out[q + rot/2] = x[q] sin + x[q + rot/2] cos; frequency q = col.
+      const float2 m2 = *reinterpret_cast<const float2*>(ms + col2);
+      const float p[4] = {c1[0] + m2.x, c1[1] + m2.y, c1[2] + m2.x, c1[3] + m2.y};
+      const float2 cl = __ldg(reinterpret_cast<const float2*>(g.cos + at_lo + col));
+      const float2 sl = __ldg(reinterpret_cast<const float2*>(g.sin + at_lo + col));
+      const float2 ch = __ldg(reinterpret_cast<const float2*>(g.cos + at_hi + col));
+      const float2 sh = __ldg(reinterpret_cast<const float2*>(g.sin + at_hi + col));
+      put(grp, col, x[0] * cl.x - p[0] * sl.x, x[1] * cl.y - p[1] * sl.y);
+      put(grp + 8, col, x[2] * ch.x - p[2] * sh.x, x[3] * ch.y - p[3] * sh.y);
+      put(grp, col2, p[0] * cl.x + x[0] * sl.x, p[1] * cl.y + x[1] * sl.y);
+      put(grp + 8, col2, p[2] * ch.x + x[2] * sh.x, p[3] * ch.y + x[3] * sh.y);
+    } else if (g.rope && g.interleaved && j < rot_tiles) {
+      // The pair (2 i, 2 i + 1) with i = col / 2: out = (x0 cos - x1 sin, x0 sin + x1 cos).
+      const float cl = __ldg(g.cos + at_lo + col / 2), sl = __ldg(g.sin + at_lo + col / 2);
+      const float ch = __ldg(g.cos + at_hi + col / 2), sh = __ldg(g.sin + at_hi + col / 2);
+      put(grp, col, x[0] * cl - x[1] * sl, x[0] * sl + x[1] * cl);
+      put(grp + 8, col, x[2] * ch - x[3] * sh, x[2] * sh + x[3] * ch);
+    } else {
+      put(grp, col, x[0], x[1]);
+      put(grp + 8, col, x[2], x[3]);
+    }
+  }
+  __syncwarp();
+  // 3. The warp's finished rows to the cache, 16 bytes a store (a warp's store covers two whole rows at head_dim
+  //    128).
+  using Lane = LaneChunks<D>;
+  const Lane ln(lane, g);
+#pragma unroll
+  for (int k = 0; k < Lane::kCount; ++k) {
+    const int r = ln.row(k), i = row0 + r;
+    if (i < g.coded)
+      __stcs(reinterpret_cast<uint4*>(cache + cache_at(g, l, h, i, D) + ln.c * 8),
+             *reinterpret_cast<const uint4*>(os + r * L.ldf + ln.c * 8));
   }
 }
 

@@ -24,7 +24,7 @@
 namespace lrb::kernels::kvtc {
 
 // The kernels' version as records name it (metrics.cuda_kernels) and the GPU tests expect it.
-inline constexpr const char* kPerHeadKernelLabel = "per_head_fused_v5";
+inline constexpr const char* kPerHeadKernelLabel = "per_head_fused_v6";
 
 struct PerHeadTensor {
   const DeviceStream* streams = nullptr;  // [layers x heads]
