@@ -36,6 +36,9 @@ inline MethodRun check_method(const std::string& family_id, const std::string& m
   MethodRun r;
   r.info = info;
   const Point point = make_point(family_id, values);
+  // A shape the config validation would reject is the test's own mistake: say so instead of building it.
+  if (const auto bad = family->invalid_point(point))
+    throw std::invalid_argument(family_id + " test shape " + values.dump() + ": " + bad->first + ": " + bad->second);
   r.ctx = make_context(backend);
   const Params p(with_defaults(info->params, params));
   r.support = family->check_point(point);
