@@ -99,98 +99,177 @@ __device__ __forceinline__ bool last_to_stage(unsigned* counter, unsigned count)
   return last;
 }
 
-// Stage rows [0, 16) x cols [0, cols_pad) of an fp32 [T][cols] matrix in L2 (rows ld_src apart) as fp16
-// (zeros past T or cols).
-__device__ __forceinline__ void stage_fp32(const float* src, int ld_src, int T, int cols, __half* dst, int ldd,
-                                           int cols_pad) {
-  for (int e = threadIdx.x; e < kTokens * cols_pad; e += blockDim.x) {
-    const int t = e / cols_pad, c = e % cols_pad;
-    const float z = t < T && c < cols ? __ldcg(src + static_cast<long long>(t) * ld_src + c) : 0.0f;
-    dst[t * ldd + c] = __float2half_rn(z);
-  }
-}
+// ---- Shared-memory staged pieces (flashsvd decode v2): every block copies its whole factor slice into shared
+// memory with cp.async at its start, so all the factor bytes of a launch are in flight at once, including
+// those of blocks that must wait for an earlier phase (they load while they wait), and the mma reads only
+// shared memory.
 
-// Stage columns [k0, k0 + width) of the fp16 [T][cols] tokens X as [16][width] (zeros past T or cols); width a
-// multiple of 8.
-__device__ __forceinline__ void stage_tokens(const __half* X, int T, int cols, int k0, int width, __half* dst,
-                                             int ldd) {
-  const bool vec = cols % 8 == 0 && k0 % 8 == 0;
-  const int kend = min(k0 + width, cols);
-  for (int e = threadIdx.x; e < kTokens * (width / 8); e += blockDim.x) {
-    const int t = e / (width / 8), c = (e % (width / 8)) * 8, k = k0 + c;
-    uint4 v = make_uint4(0, 0, 0, 0);
-    if (t < T && vec && k < kend) {
-      v = __ldg(reinterpret_cast<const uint4*>(X + static_cast<long long>(t) * cols + k));
-    } else if (t < T) {
-      __half h[8];
-      for (int q = 0; q < 8; ++q) h[q] = k + q < kend ? X[static_cast<long long>(t) * cols + k + q] : __float2half(0.0f);
-      v = *reinterpret_cast<const uint4*>(h);
+__device__ __forceinline__ void cp_async16(void* dst, const void* src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(shared_address(dst)), "l"(src));
+}
+// Waits for this thread's cp.async copies (commits any open group first).
+__device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::); }
+
+// Block-wide: rows [r0, r0 + n_rows) x columns [c0, c0 + width) of a row-major fp16 [rows x cols] matrix (leading
+// dimension ld) into dst [n_rows][ldd], zeros outside the matrix; width a multiple of 8. 16-byte chunks go by
+// cp.async where the source is 16-byte aligned (ld and c0 multiples of 8; cudaMalloc'd bases), the rest by
+// plain loads. The caller waits (cp_async_wait_all, then __syncthreads) before reading dst.
+__device__ __forceinline__ void stage_rows_async(const __half* A, int ld, int rows, int cols, int r0, int c0,
+                                                 int n_rows, int width, __half* dst, int ldd) {
+  const bool vec = ld % 8 == 0 && c0 % 8 == 0;
+  const int chunks = width / 8;
+  for (int e = threadIdx.x; e < n_rows * chunks; e += blockDim.x) {
+    const int i = e / chunks, c = (e % chunks) * 8, row = r0 + i, col = c0 + c;
+    __half* d = dst + i * ldd + c;
+    const __half* src = A + static_cast<long long>(row) * ld + col;
+    if (vec && row < rows && col + 8 <= cols) {
+      cp_async16(d, src);
+    } else {
+      for (int q = 0; q < 8; ++q) d[q] = row < rows && col + q < cols ? src[q] : __float2half(0.0f);
     }
-    *reinterpret_cast<uint4*>(dst + t * ldd + c) = v;
   }
 }
 
-// The fused kernels' first phase cut: blocks over (64 rows of A, a slice of k1 of its columns), enough slices
-// that the grid covers every SM once (the bytes are A's, read once), 256+ columns a slice, k1 a multiple of 32
-// (each of two warps' halves a whole number of k-steps).
-struct InSplit {
-  int r_tiles = 0, k1 = 0, blocks = 0;
-  int shared_bytes() const { return kTokens * (k1 + 8) * 2; }
-};
-inline InSplit in_split(int rows, int cols, int sms) {
-  InSplit s;
-  s.r_tiles = ceil_div(rows, 4 * kTileRows);
-  const int ks = std::clamp(std::max(1, ceil_div(sms, s.r_tiles)), 1, std::max(1, cols / 256));
-  s.k1 = round_up(ceil_div(cols, ks), 32);
-  s.blocks = s.r_tiles * ceil_div(cols, s.k1);
+// One warp: acc[j] += As[16 rows][k0 .. k1) Bs[tokens 8 j ..][k0 .. k1)^T, both staged row-major fp16 (As by
+// ldmatrix: lda a multiple of 8; Bs token-major, ldb even); k1 - k0 a multiple of 16.
+__device__ __forceinline__ void warp_tile_shared(const __half* As, int lda, const __half* Bs, int ldb, int k0, int k1,
+                                                 int n_tiles, float (&acc)[2][4], int lane) {
+  const int grp = lane / 4, tig = lane % 4;
+  for (int k = k0; k < k1; k += 16) {
+    std::uint32_t a[4];
+    load_a_16x16(a, As + k, lda, lane);
+    for (int j = 0; j < n_tiles; ++j) {
+      const __half* bp = Bs + (8 * j + grp) * ldb + k + 2 * tig;
+      mma_16816(acc[j], a[0], a[1], a[2], a[3], *reinterpret_cast<const std::uint32_t*>(bp),
+                *reinterpret_cast<const std::uint32_t*>(bp + 8));
+    }
+  }
+}
+
+// A warp's accumulators into its [16 rows][16 tokens] fp32 slot of `red` (unused n-tiles stored as zeros).
+__device__ __forceinline__ void store_partial(const float (&acc)[2][4], float* red, int warp, int lane) {
+  float* mine = red + warp * kTileRows * kTokens;
+  for (int j = 0; j < 2; ++j)
+    for (int q = 0; q < 4; ++q) mine[slot_row(lane, q) * kTokens + slot_token(lane, j, q)] = acc[j][q];
+}
+// The sum over the `parts` warps of m-tile mt (warps mt * parts .. + parts) of `red` at (row, token).
+__device__ __forceinline__ float sum_parts(const float* red, int mt, int parts, int row, int t) {
+  float s = 0.0f;
+  for (int p = 0; p < parts; ++p) s += red[((mt * parts + p) * kTileRows + row) * kTokens + t];
   return s;
 }
+inline constexpr int kPartialBytes = 8 * kTileRows * kTokens * 4;  // red for 8 warps
 
-// The first phase, one block of 256 threads: Z^T[r0 .. r0 + 64, :] += A[r0 .., k0 .. k0 + k1) X[:, k0 ..)^T with
-// A row-major [rows x cols], X fp16 [T][cols]; fp32 adds into Z [T][rows] (in L2). Warps w and w + 4 share
-// m-tile w % 4, each half of the slice. `bs`: shared memory of in_split's size.
+
+// Stage an fp32 Z^T [rows][16] (in L2) as fp16 Zs [16][rows_pad] (token-major: the next mma's B operand;
+// zeros past `rows`).
+__device__ __forceinline__ void stage_transposed(const float* Zt, int rows, int rows_pad, __half* dst, int ldd) {
+  for (int e = threadIdx.x; e < rows_pad * kTokens; e += blockDim.x) {
+    const int c = e / kTokens, t = e % kTokens;
+    dst[t * ldd + c] = __float2half_rn(c < rows ? __ldcg(Zt + c * kTokens + t) : 0.0f);
+  }
+}
+
+// The input phase: Z^T [rows][16] += A [rows x cols] X^T, X fp16 [T][cols], fp32 adds into Z^T (L2). Blocks of mt
+// m-tiles of A (16 rows each) x a k1-column slice; each m-tile's slice cut into kWarps / mt warp parts.
+struct InSplit {
+  int mt = 1, k1 = 0, groups = 0, blocks = 0;
+  __host__ __device__ int parts() const { return 8 / mt; }
+  int shared_bytes() const { return (mt * kTileRows + kTokens) * (k1 + 8) * 2 + kPartialBytes; }
+};
+// The fewest m-tiles a block (the longest slices: the fewest adds into Z^T) whose tile fits `max_bytes`; slices
+// enough that the grid covers the SMs once, 128 columns at least.
+inline InSplit in_split(int rows, int cols, int sms, int max_bytes) {
+  InSplit s;
+  const int n_mt = ceil_div(rows, kTileRows);
+  for (int mt : {1, 2, 4, 8}) {
+    s.mt = mt;
+    s.groups = ceil_div(n_mt, mt);
+    const int slices = std::max(1, sms / s.groups), step = kTileRows * s.parts();
+    s.k1 = std::min(round_up(std::max(ceil_div(cols, slices), 128), step), round_up(cols, step));
+    if (s.shared_bytes() <= max_bytes) break;
+  }
+  // Many rows (few slices, long ones): at 8 m-tiles a block, shorten the slices until the tile fits.
+  const int fit = ((max_bytes - kPartialBytes) / ((s.mt * kTileRows + kTokens) * 2) - 8) / kTileRows * kTileRows;
+  if (s.shared_bytes() > max_bytes && fit >= kTileRows) s.k1 = fit;
+  s.blocks = s.groups * ceil_div(cols, s.k1);
+  return s;
+}
+// One block of 256 threads of the input phase. `smem`: InSplit::shared_bytes, 16-byte aligned.
 __device__ __forceinline__ void project_in(const __half* A, int rows, int cols, const __half* X, int T,
-                                           const InSplit& s, int block, __half* bs, float* Z) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, tile = warp % 4, part = warp / 4;
-  const int n_tiles = T > 8 ? 2 : 1, ldb = s.k1 + 8;
-  const int r0 = (block % s.r_tiles) * 4 * kTileRows, k0 = (block / s.r_tiles) * s.k1;
-  const int kend = min(k0 + s.k1, cols);
-  stage_tokens(X, T, cols, k0, s.k1, bs, ldb);
+                                           const InSplit& s, int block, unsigned char* smem, float* Zt) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, ld = s.k1 + 8, parts = s.parts();
+  const int c0 = (block % s.groups) * s.mt * kTileRows, k0 = (block / s.groups) * s.k1;
+  auto* tile = reinterpret_cast<__half*>(smem);
+  __half* xs = tile + s.mt * kTileRows * ld;
+  auto* red = reinterpret_cast<float*>(xs + kTokens * ld);
+  stage_rows_async(A, cols, rows, cols, c0, k0, s.mt * kTileRows, s.k1, tile, ld);
+  stage_rows_async(X, cols, T, cols, 0, k0, kTokens, s.k1, xs, ld);
+  cp_async_wait_all();
   __syncthreads();
-  const int kp0 = k0 + part * (s.k1 / 2), kp1 = min(kp0 + s.k1 / 2, kend), m0 = r0 + tile * kTileRows;
+  const int mt = warp / parts, part = warp % parts, chunk = s.k1 / parts;
   float acc[2][4] = {};
-  if (m0 < rows && kp0 < kp1) warp_tile(A, cols, rows, cols, m0, kp0, kp1, bs, ldb, k0, n_tiles, acc, lane);
-  for (int j = 0; j < n_tiles; ++j)
-    for (int q = 0; q < 4; ++q) {
-      const int c = m0 + slot_row(lane, q), t = slot_token(lane, j, q);
-      if (c < rows && t < T) atomicAdd(Z + static_cast<long long>(t) * rows + c, acc[j][q]);
-    }
+  warp_tile_shared(tile + mt * kTileRows * ld, ld, xs, ld, part * chunk, (part + 1) * chunk, T > 8 ? 2 : 1, acc, lane);
+  store_partial(acc, red, warp, lane);
+  __syncthreads();
+  // Consecutive threads add consecutive (row, token) words of Z^T: one coalesced burst of adds a block.
+  for (int e = threadIdx.x; e < s.mt * kTileRows * kTokens; e += blockDim.x) {
+    const int row = e / kTokens, t = e % kTokens, c = c0 + row;
+    if (c < rows && t < T) atomicAdd(Zt + c * kTokens + t, sum_parts(red, row / kTileRows, parts, row % kTileRows, t));
+  }
 }
 
-// The fused kernels' last phase, one block of 256 threads: Y^T[o0 .. o0 + 64, :] = US[o0 .., :] Zs^T with US
-// row-major [d_out x r] in global memory and Zs the staged fp16 [16][ldz] (rpad columns, zeros past r and T);
-// warps w and w + 4 share m-tile w % 4, each half of the rank, and meet in `red` (fp32 [4][16][16], shared).
-// Y: fp16 [T][d_out].
-__device__ __forceinline__ void project_out(const __half* US, int d_out, int r, int rpad, const __half* Zs, int ldz,
-                                            int T, int o0, float* red, __half* Y) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, tile = warp % 4, part = warp / 4;
-  const int n_tiles = T > 8 ? 2 : 1, m0 = o0 + tile * kTileRows;
-  const int kp0 = part * (rpad / 2), kp1 = min(kp0 + rpad / 2, r);
-  float acc[2][4] = {};
-  if (m0 < d_out && kp0 < kp1) warp_tile(US, r, d_out, r, m0, kp0, kp1, Zs, ldz, 0, n_tiles, acc, lane);
-  float* mine = red + tile * kTileRows * kTokens;
-  if (part == 1)
-    for (int j = 0; j < n_tiles; ++j)
-      for (int q = 0; q < 4; ++q) mine[slot_row(lane, q) * kTokens + slot_token(lane, j, q)] = acc[j][q];
-  __syncthreads();
-  if (part == 0)
-    for (int j = 0; j < n_tiles; ++j)
-      for (int q = 0; q < 4; ++q) {
-        const int row = slot_row(lane, q), o = m0 + row, t = slot_token(lane, j, q);
-        if (o < d_out && t < T) Y[static_cast<long long>(t) * d_out + o] = __float2half_rn(acc[j][q] + mine[row * kTokens + t]);
-      }
+// The output phase: Y^T [d_out x T] = US [d_out x r] Z^T, Y fp16 [T][d_out]. Blocks of mt m-tiles of US (16
+// output rows each) x the whole rank (rpad = r rounded to 16), each m-tile's rank cut into kWarps / mt warp
+// parts. A block loads its US rows (out_prefetch) before it waits for Z^T, then stages Z^T (out_stage) and
+// finishes (out_finish).
+struct OutSplit {
+  int mt = 1, blocks = 0, rpad = 0;
+  __host__ __device__ int parts() const { return 8 / mt; }
+  __host__ __device__ int ld() const { return rpad + 8; }
+  int shared_bytes() const { return (mt * kTileRows + kTokens) * (rpad + 8) * 2 + kPartialBytes; }
+};
+// The fewest m-tiles a block with the grid still covering the SMs once, fewer where the tile would pass
+// `max_bytes`.
+inline OutSplit out_split(int d_out, int r, int sms, int max_bytes) {
+  OutSplit s;
+  s.rpad = round_up(r, kTileRows);
+  const int n_mt = ceil_div(d_out, kTileRows);
+  while (s.mt < 8 && ceil_div(n_mt, s.mt) > sms) s.mt *= 2;
+  while (s.mt > 1 && s.shared_bytes() > max_bytes) s.mt /= 2;
+  s.blocks = ceil_div(n_mt, s.mt);
+  return s;
 }
-inline constexpr int kProjectOutRows = 4 * kTileRows;
-inline constexpr int kProjectOutReduceBytes = 4 * kTileRows * kTokens * 4;
+__device__ __forceinline__ void out_prefetch(const __half* US, int d_out, int r, const OutSplit& s, int block,
+                                             unsigned char* smem) {
+  stage_rows_async(US, r, d_out, r, block * s.mt * kTileRows, 0, s.mt * kTileRows, s.rpad,
+                   reinterpret_cast<__half*>(smem), s.ld());
+}
+__device__ __forceinline__ void out_stage(const float* Zt, int r, const OutSplit& s, unsigned char* smem) {
+  stage_transposed(Zt, r, s.rpad, reinterpret_cast<__half*>(smem) + s.mt * kTileRows * s.ld(), s.ld());
+}
+__device__ __forceinline__ void out_finish(int d_out, int T, const OutSplit& s, int block, unsigned char* smem,
+                                           __half* Y) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, ld = s.ld(), parts = s.parts();
+  const int o0 = block * s.mt * kTileRows;
+  auto* tile = reinterpret_cast<__half*>(smem);
+  const __half* zs = tile + s.mt * kTileRows * ld;
+  auto* red = reinterpret_cast<float*>(tile + (s.mt * kTileRows + kTokens) * ld);
+  cp_async_wait_all();
+  __syncthreads();
+  const int mt = warp / parts, part = warp % parts, chunk = round_up(ceil_div(s.rpad, parts), kTileRows);
+  const int kp0 = min(part * chunk, s.rpad), kp1 = min(kp0 + chunk, s.rpad);
+  float acc[2][4] = {};
+  warp_tile_shared(tile + mt * kTileRows * ld, ld, zs, ld, kp0, kp1, T > 8 ? 2 : 1, acc, lane);
+  store_partial(acc, red, warp, lane);
+  __syncthreads();
+  // Consecutive threads write consecutive outputs of one token.
+  const int rows = s.mt * kTileRows;
+  for (int e = threadIdx.x; e < rows * T; e += blockDim.x) {
+    const int t = e / rows, row = e % rows, o = o0 + row;
+    if (o < d_out)
+      Y[static_cast<long long>(t) * d_out + o] = __float2half_rn(sum_parts(red, row / kTileRows, parts, row % kTileRows, t));
+  }
+}
 
 }  // namespace lrb::kernels::token_mma

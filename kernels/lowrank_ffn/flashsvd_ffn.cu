@@ -12,118 +12,163 @@ namespace {
 using namespace token_mma;
 
 constexpr int kThreads = 256, kWarps = kThreads / 32;
-constexpr int kBlockRows = kProjectOutRows;            // phase C
-constexpr int kFfRows = kTileRows * kWarps;             // phase B: a warp a 16-row m-tile of d_ff
-constexpr int kLdh = kFfRows + 8;
+constexpr int kCoresidentBytes = 112 * 1024;  // two blocks an SM (see flashsvd.cu)
+constexpr int kLdh = kTileRows + 8;           // h staged [16 tokens][16 d_ff rows (+8)]
+constexpr int kMaxPMt = 8;                     // P^T m-tiles a warp keeps in registers: r_d <= 8 x 8 x 16
 
 struct Split {
-  InSplit in;  // phase A over [Vt_g; Vt_u]
-  int rgu, pb, pc, rg_pad, ru_pad, rd_pad;
-  int shared_bytes() const {
-    const int b = kTokens * (rg_pad + 8) * 2 + kTokens * (ru_pad + 8) * 2 + kTokens * kLdh * 2;
-    const int c = kTokens * (rd_pad + 8) * 2 + kProjectOutReduceBytes;
-    return std::max({in.shared_bytes(), b, c});
-  }
+  InSplit in;    // A over [Vt_g; Vt_u]
+  OutSplit out;  // C over US_d
+  int rgu = 0, rg_pad = 0, ru_pad = 0, ff_tiles = 0, pb = 0, p_mt = 1;
+  int b_bytes() const { return kTokens * (rg_pad + 8 + ru_pad + 8 + kLdh) * 2 + kPartialBytes; }
+  int shared_bytes() const { return std::max({in.shared_bytes(), b_bytes(), out.shared_bytes()}); }
 };
 
 Split split_of(const FlashsvdFfnDecodeArgs& a, int sms) {
-  Split s{};
+  Split s;
   s.rgu = a.r_g + a.r_u;
-  s.in = in_split(s.rgu, a.d_model, sms);
-  s.pb = ceil_div(a.d_ff, kFfRows);
-  s.pc = ceil_div(a.d_model, kBlockRows);
-  s.rg_pad = round_up(a.r_g, 16), s.ru_pad = round_up(a.r_u, 16), s.rd_pad = round_up(a.r_d, 32);
+  s.in = in_split(s.rgu, a.d_model, sms, kCoresidentBytes);
+  s.out = out_split(a.d_model, a.r_d, sms, kCoresidentBytes);
+  s.rg_pad = round_up(a.r_g, kTileRows), s.ru_pad = round_up(a.r_u, kTileRows);
+  s.ff_tiles = ceil_div(a.d_ff, kTileRows);
+  s.pb = std::min(s.ff_tiles, sms);
+  const int rd_tiles = ceil_div(a.r_d, kTileRows);
+  while (s.p_mt * kWarps < rd_tiles) s.p_mt *= 2;
   return s;
 }
 
 __device__ __forceinline__ float silu_gate(float g, float u) { return g / (1.0f + expf(-g)) * u; }
 
-__global__ void __launch_bounds__(kThreads) flashsvd_ffn_decode(FlashsvdFfnDecodeArgs a, Split s) {
-  extern __shared__ __align__(16) unsigned char smem[];
-  auto* bs = reinterpret_cast<__half*>(smem);
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+// Phase B, one block: d_ff m-tiles [m_begin, m_end), one a step. Per step the gate's and the up's K are each cut
+// into four warp parts (warps 0-3 the gate, 4-7 the up; their fragments straight from global memory), the
+// parts meet in shared memory, h = silu(g) u for the 16 rows x 16 tokens (one a thread) is staged fp16, and
+// each warp adds h's contribution to its P^T m-tiles (warp + 8 i) in registers; after the last step one
+// float2 add a lane and slot into P^T [r_d][16] in L2.
+template <int kPMt>
+__device__ __forceinline__ void phase_b(const FlashsvdFfnDecodeArgs& a, const Split& s, int block,
+                                        unsigned char* smem) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, grp = lane / 4, tig = lane % 4;
   const int T = a.tokens, n_tiles = T > 8 ? 2 : 1;
-  const int block = static_cast<int>(blockIdx.x), pa = s.in.blocks;
+  const int ldg = s.rg_pad + 8, ldu = s.ru_pad + 8;
+  auto* zg = reinterpret_cast<__half*>(smem);
+  __half* zu = zg + kTokens * ldg;
+  __half* hs = zu + kTokens * ldu;
+  auto* red = reinterpret_cast<float*>(hs + kTokens * kLdh);
+  stage_transposed(a.Z, a.r_g, s.rg_pad, zg, ldg);
+  stage_transposed(a.Z + a.r_g * kTokens, a.r_u, s.ru_pad, zu, ldu);
+  if (last_to_stage(a.counters + 2, s.pb)) {
+    // Every phase-B block has staged Z: leave it zero for the next launch.
+    for (int e = threadIdx.x; e < s.rgu * kTokens; e += kThreads) a.Z[e] = 0.0f;
+    if (threadIdx.x == 0) a.counters[0] = 0, a.counters[2] = 0;
+  }
+  const bool up = warp >= 4;
+  const int part = warp % 4, r = up ? a.r_u : a.r_g, pad = up ? s.ru_pad : s.rg_pad;
+  const __half* US = up ? a.US_u : a.US_g;
+  const __half* zs = up ? zu : zg;
+  const int chunk = round_up(ceil_div(pad, 4), kTileRows);
+  const int kp0 = min(part * chunk, pad), kp1 = min(kp0 + chunk, pad);
+  const bool aligned = a.d_ff % 2 == 0;
+  float pacc[kPMt][2][4] = {};
+  const int m_begin = block * s.ff_tiles / s.pb, m_end = (block + 1) * s.ff_tiles / s.pb;
+  for (int m = m_begin; m < m_end; ++m) {
+    const int f0 = m * kTileRows;
+    // Vt_d's fragments for this step first: they do not depend on h, so their loads overlap the g/u work.
+    std::uint32_t vd[kPMt][4];
+#pragma unroll
+    for (int i = 0; i < kPMt; ++i) {
+      const int row = (warp + kWarps * i) * kTileRows + grp;
+      vd[i][0] = load_pair(a.Vt_d, a.d_ff, a.r_d, a.d_ff, row, f0 + 2 * tig, aligned);
+      vd[i][1] = load_pair(a.Vt_d, a.d_ff, a.r_d, a.d_ff, row + 8, f0 + 2 * tig, aligned);
+      vd[i][2] = load_pair(a.Vt_d, a.d_ff, a.r_d, a.d_ff, row, f0 + 2 * tig + 8, aligned);
+      vd[i][3] = load_pair(a.Vt_d, a.d_ff, a.r_d, a.d_ff, row + 8, f0 + 2 * tig + 8, aligned);
+    }
+    float acc[2][4] = {};
+    if (kp0 < kp1) warp_tile(US, r, a.d_ff, r, f0, kp0, kp1, zs, up ? ldu : ldg, 0, n_tiles, acc, lane);
+    store_partial(acc, red, warp, lane);
+    __syncthreads();
+    {
+      const int row = threadIdx.x % kTileRows, t = threadIdx.x / kTileRows;
+      const bool live = f0 + row < a.d_ff && t < T;
+      hs[t * kLdh + row] = __float2half_rn(live ? silu_gate(sum_parts(red, 0, 4, row, t), sum_parts(red, 1, 4, row, t)) : 0.0f);
+    }
+    __syncthreads();
+#pragma unroll
+    for (int i = 0; i < kPMt; ++i)
+      for (int j = 0; j < n_tiles; ++j) {
+        const __half* bp = hs + (8 * j + grp) * kLdh + 2 * tig;
+        mma_16816(pacc[i][j], vd[i][0], vd[i][1], vd[i][2], vd[i][3], *reinterpret_cast<const std::uint32_t*>(bp),
+                  *reinterpret_cast<const std::uint32_t*>(bp + 8));
+      }
+  }
+#pragma unroll
+  for (int i = 0; i < kPMt; ++i)
+    for (int j = 0; j < n_tiles; ++j)
+      for (int h = 0; h < 2; ++h) {
+        const int row = (warp + kWarps * i) * kTileRows + grp + 8 * h, t = 8 * j + 2 * tig;
+        if (row < a.r_d)
+          atomicAdd(reinterpret_cast<float2*>(a.P + row * kTokens + t), make_float2(pacc[i][j][2 * h], pacc[i][j][2 * h + 1]));
+      }
+}
 
+// Two blocks an SM where P's registers allow it (below 8 m-tiles a warp); at 8 the registers hold P without
+// spilling at one block an SM.
+template <int kPMt>
+__global__ void __launch_bounds__(kThreads, kPMt < kMaxPMt ? 2 : 1) flashsvd_ffn_decode(FlashsvdFfnDecodeArgs a, Split s) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  const int block = static_cast<int>(blockIdx.x), pa = s.in.blocks;
   if (block < pa) {
-    // A: [Zg | Zu]^T += Vt_gu[64 rows, d_model slice] X[:, slice]^T, into Z [T][r_g + r_u].
-    project_in(a.Vt_gu, s.rgu, a.d_model, a.X, T, s.in, block, bs, a.Z);
+    // A: [Zg | Zu]^T += Vt_gu[rows, slice] X[:, slice]^T.
+    project_in(a.Vt_gu, s.rgu, a.d_model, a.X, a.tokens, s.in, block, smem, a.Z);
     arrive(a.counters + 0);
     return;
   }
-
   if (block < pa + s.pb) {
-    // B: rows [f0, f0 + 128) of d_ff: g, u, h in registers, then P += h Vt_d[:, f0 ..]^T.
     wait_for(a.counters + 0, pa);
-    const int ldg = s.rg_pad + 8, ldu = s.ru_pad + 8;
-    __half* zg = bs;
-    __half* zu = zg + kTokens * ldg;
-    __half* hs = zu + kTokens * ldu;
-    stage_fp32(a.Z, s.rgu, T, a.r_g, zg, ldg, s.rg_pad);
-    stage_fp32(a.Z + a.r_g, s.rgu, T, a.r_u, zu, ldu, s.ru_pad);
-    if (last_to_stage(a.counters + 2, s.pb)) {
-      for (int e = threadIdx.x; e < T * s.rgu; e += kThreads) a.Z[e] = 0.0f;
-      if (threadIdx.x == 0) a.counters[0] = 0, a.counters[2] = 0;
-    }
-    const int f0 = (block - pa) * kFfRows, m0 = f0 + warp * kTileRows;
-    float ag[2][4] = {}, au[2][4] = {};
-    if (m0 < a.d_ff) {
-      warp_tile(a.US_g, a.r_g, a.d_ff, a.r_g, m0, 0, a.r_g, zg, ldg, 0, n_tiles, ag, lane);
-      warp_tile(a.US_u, a.r_u, a.d_ff, a.r_u, m0, 0, a.r_u, zu, ldu, 0, n_tiles, au, lane);
-    }
-    // h (token-major, the next mma's B operand); rows past d_ff and tokens past T are zeros.
-    for (int j = 0; j < 2; ++j)
-      for (int q = 0; q < 4; ++q) {
-        const int row = warp * kTileRows + slot_row(lane, q), t = slot_token(lane, j, q);
-        const bool live = j < n_tiles && f0 + row < a.d_ff && t < T;
-        hs[t * kLdh + row] = __float2half_rn(live ? silu_gate(ag[j][q], au[j][q]) : 0.0f);
-      }
-    __syncthreads();
-    const int kend = min(f0 + kFfRows, a.d_ff);
-    for (int mt = warp; mt * kTileRows < a.r_d; mt += kWarps) {
-      float ap[2][4] = {};
-      warp_tile(a.Vt_d, a.d_ff, a.r_d, a.d_ff, mt * kTileRows, f0, kend, hs, kLdh, f0, n_tiles, ap, lane);
-      for (int j = 0; j < n_tiles; ++j)
-        for (int q = 0; q < 4; ++q) {
-          const int c = mt * kTileRows + slot_row(lane, q), t = slot_token(lane, j, q);
-          if (c < a.r_d && t < T) atomicAdd(a.P + static_cast<long long>(t) * a.r_d + c, ap[j][q]);
-        }
-    }
+    phase_b<kPMt>(a, s, block - pa, smem);
     arrive(a.counters + 1);
     return;
   }
-
-  // C: Y^T[o0 .. o0 + 64, :] = US_d P^T, the rank split between warps w and w + 4.
+  // C: US_d's rows first, then every phase-B block's arrival; Y^T[rows] = US_d[rows] P^T.
+  const int c = block - pa - s.pb;
+  out_prefetch(a.US_d, a.d_model, a.r_d, s.out, c, smem);
   wait_for(a.counters + 1, s.pb);
-  const int ldb = s.rd_pad + 8;
-  stage_fp32(a.P, a.r_d, T, a.r_d, bs, ldb, s.rd_pad);
-  if (last_to_stage(a.counters + 3, s.pc)) {
-    for (int e = threadIdx.x; e < T * a.r_d; e += kThreads) a.P[e] = 0.0f;
+  out_stage(a.P, a.r_d, s.out, smem);
+  if (last_to_stage(a.counters + 3, s.out.blocks)) {
+    for (int e = threadIdx.x; e < a.r_d * kTokens; e += kThreads) a.P[e] = 0.0f;
     if (threadIdx.x == 0) a.counters[1] = 0, a.counters[3] = 0;
   }
-  project_out(a.US_d, a.d_model, a.r_d, s.rd_pad, bs, ldb, T, (block - pa - s.pb) * kBlockRows,
-              reinterpret_cast<float*>(smem + kTokens * ldb * 2), a.Y);
+  out_finish(a.d_model, a.tokens, s.out, c, smem, a.Y);
+}
+
+using Kernel = void (*)(FlashsvdFfnDecodeArgs, Split);
+Kernel kernel_for(int p_mt) {
+  switch (p_mt) {
+    case 1: return flashsvd_ffn_decode<1>;
+    case 2: return flashsvd_ffn_decode<2>;
+    case 4: return flashsvd_ffn_decode<4>;
+    default: return flashsvd_ffn_decode<kMaxPMt>;
+  }
 }
 
 }  // namespace
 
 bool flashsvd_ffn_decode_supported(const FlashsvdFfnDecodeArgs& a) {
   if (a.tokens < 1 || a.tokens > kFlashsvdFfnDecodeMaxTokens || a.d_model < 1 || a.d_ff < 1 || a.r_g < 1 ||
-      a.r_u < 1 || a.r_d < 1)
+      a.r_u < 1 || a.r_d < 1 || a.r_d > kFlashsvdFfnDecodeMaxDownRank)
     return false;
   return split_of(a, device_sm_count()).shared_bytes() <= device_shared_limit();
 }
 
 void configure_flashsvd_ffn_decode(const FlashsvdFfnDecodeArgs& a) {
-  const int bytes = split_of(a, device_sm_count()).shared_bytes();
-  if (bytes > 48 * 1024)
-    cudaFuncSetAttribute(flashsvd_ffn_decode, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  const Split s = split_of(a, device_sm_count());
+  if (s.shared_bytes() > 48 * 1024)
+    cudaFuncSetAttribute(kernel_for(s.p_mt), cudaFuncAttributeMaxDynamicSharedMemorySize, s.shared_bytes());
 }
 
 void launch_flashsvd_ffn_decode(const FlashsvdFfnDecodeArgs& args, cudaStream_t stream) {
   if (args.tokens == 0) return;
   const Split s = split_of(args, device_sm_count());
-  flashsvd_ffn_decode<<<s.in.blocks + s.pb + s.pc, kThreads, s.shared_bytes(), stream>>>(args, s);
+  kernel_for(s.p_mt)<<<s.in.blocks + s.pb + s.out.blocks, kThreads, s.shared_bytes(), stream>>>(args, s);
 }
 
 }  // namespace lrb::kernels

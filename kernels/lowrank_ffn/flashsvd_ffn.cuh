@@ -1,11 +1,13 @@
 #pragma once
 // flashsvd_ffn, decode form (T <= 16 tokens): the low-rank SwiGLU FFN y = down(silu(gate(x)) * up(x)) in ONE
 // launch that never holds [T, d_ff] (docs/perf/flashsvd.md), three phases chained by arrival counters:
-//   A: [Zg | Zu] = X [Vt_g; Vt_u]^T (the packed input factors), split over d_model, fp32 adds into L2;
-//   B: per block of 128 d_ff rows: g = Zg US_g[rows]^T and u = Zu US_u[rows]^T in mma accumulators of the same
-//      layout, h = silu(g) u in registers, h staged as fp16 [16][128], then P += h Vt_d[:, rows]^T (fp32 adds
-//      into P [T][r_d] in L2);
-//   C: Y = P US_d^T, split over d_model.
+//   A: [Zg | Zu]^T = [Vt_g; Vt_u] X^T (the packed input factors), split over d_model and the rank, each
+//      block's factor slice staged by cp.async, fp32 adds into Z^T [r_g + r_u][16] in L2;
+//   B: one block an SM, each over a run of 16-row d_ff tiles: g = Zg US_g[rows]^T and u = Zu US_u[rows]^T
+//      (the K of each cut over four warps), h = silu(g) u staged as fp16 [16][16], then each warp's P^T m-tiles
+//      += Vt_d[m-tile, rows] h^T in registers across the run; one float2 add a slot into P^T [r_d][16] at the
+//      end (r_d <= kFlashsvdFfnDecodeMaxDownRank);
+//   C: Y = P US_d^T, split over d_model; each block loads its US_d rows before it waits for B.
 // Tensor cores with the tokens as N (kernels/common/token_mma.cuh); each phase's blocks have higher indices
 // than the phase they wait for. The last reader of each workspace zeroes it and resets its counters.
 #include <cuda_fp16.h>
@@ -17,6 +19,11 @@ namespace lrb::kernels {
 
 inline constexpr int kFlashsvdFfnDecodeMaxTokens = 16;
 inline constexpr std::size_t kFlashsvdFfnDecodeCounters = 4;
+// Phase B keeps down's input factor P^T in registers: 8 m-tiles of 16 a warp, 8 warps.
+inline constexpr int kFlashsvdFfnDecodeMaxDownRank = 1024;
+// Workspace floats: Z^T and P^T are 16 tokens wide whatever the count.
+inline std::size_t flashsvd_ffn_decode_z_floats(int r_g, int r_u) { return static_cast<std::size_t>(r_g + r_u) * 16; }
+inline std::size_t flashsvd_ffn_decode_p_floats(int r_d) { return static_cast<std::size_t>(r_d) * 16; }
 
 struct FlashsvdFfnDecodeArgs {
   const __half* X = nullptr;      // [T][d_model]
@@ -26,12 +33,14 @@ struct FlashsvdFfnDecodeArgs {
   const __half* Vt_d = nullptr;   // [r_d][d_ff]
   const __half* US_d = nullptr;   // [d_model][r_d]
   __half* Y = nullptr;            // [T][d_model]
-  float* Z = nullptr;             // workspace [T][r_g + r_u], zero between launches (zero it once before the first)
-  float* P = nullptr;             // workspace [T][r_d], zero between launches
+  float* Z = nullptr;             // workspace Z^T [r_g + r_u][16], zero between launches (zero it once before the first)
+  float* P = nullptr;             // workspace P^T [r_d][16], zero between launches
   unsigned* counters = nullptr;   // workspace [kFlashsvdFfnDecodeCounters], zero between launches
   int tokens = 0, d_model = 0, d_ff = 0, r_g = 0, r_u = 0, r_d = 0;
 };
 
+// Whether the decode kernel takes the shape (tokens 1..16, r_d <= kFlashsvdFfnDecodeMaxDownRank, the staged
+// tiles within the device's shared memory).
 bool flashsvd_ffn_decode_supported(const FlashsvdFfnDecodeArgs& shape);
 // Untimed, once per shape before the first launch (dynamic shared memory above 48 KiB).
 void configure_flashsvd_ffn_decode(const FlashsvdFfnDecodeArgs& shape);

@@ -1,7 +1,6 @@
 #include "kernels/lowrank_linear/flashsvd.cuh"
 
 #include <algorithm>
-#include <cstdint>
 
 #include "kernels/common/device_limits.cuh"
 #include "kernels/common/token_mma.cuh"
@@ -12,40 +11,40 @@ namespace {
 using namespace token_mma;
 
 constexpr int kThreads = 256;
-constexpr int kBlockRows = kProjectOutRows;
+// A block's tile at most this size leaves room for a second block on the SM: the phase-2 blocks can sit
+// beside phase-1 blocks and load US while phase 1 runs (docs/perf/flashsvd.md, decode v2).
+constexpr int kCoresidentBytes = 112 * 1024;
 
-// Phase 1 over (64 rank components, a d_in slice), phase 2 over 64 output rows.
 struct Split {
   InSplit in;
-  int p2, rpad;
-  int shared_bytes() const { return std::max(in.shared_bytes(), kTokens * (rpad + 8) * 2 + kProjectOutReduceBytes); }
+  OutSplit out;
+  int shared_bytes() const { return std::max(in.shared_bytes(), out.shared_bytes()); }
 };
 
 Split split_of(int d_in, int d_out, int rank, int sms) {
-  return {in_split(rank, d_in, sms), ceil_div(d_out, kBlockRows), round_up(rank, 32)};
+  return {in_split(rank, d_in, sms, kCoresidentBytes), out_split(d_out, rank, sms, kCoresidentBytes)};
 }
 
 __global__ void __launch_bounds__(kThreads) flashsvd_decode(FlashsvdDecodeArgs a, Split s) {
   extern __shared__ __align__(16) unsigned char smem[];
-  auto* bs = reinterpret_cast<__half*>(smem);
-  const int T = a.tokens, p1 = s.in.blocks;
-  if (static_cast<int>(blockIdx.x) < p1) {
-    // Phase 1: Z^T += Vt[64 rows, d_in slice] X[:, slice]^T, into Z [T][r] in L2.
-    project_in(a.Vt, a.rank, a.d_in, a.X, T, s.in, blockIdx.x, bs, a.Z);
+  const int block = static_cast<int>(blockIdx.x), p1 = s.in.blocks;
+  if (block < p1) {
+    // Phase 1: Z^T += Vt[rows, slice] X[:, slice]^T.
+    project_in(a.Vt, a.rank, a.d_in, a.X, a.tokens, s.in, block, smem, a.Z);
     arrive(a.counters);
     return;
   }
-  // Phase 2: every phase-1 block arrived; Z staged as fp16 [16][rpad]; Y^T[o0 .. o0 + 64, :] = US Z^T.
+  // Phase 2: US's rows first (they do not depend on Z), then every phase-1 block's arrival, Z staged as fp16,
+  // Y^T[rows] = US[rows] Z^T.
+  out_prefetch(a.US, a.d_out, a.rank, s.out, block - p1, smem);
   wait_for(a.counters, p1);
-  const int ldb = s.rpad + 8;
-  stage_fp32(a.Z, a.rank, T, a.rank, bs, ldb, s.rpad);
-  if (last_to_stage(a.counters + 1, s.p2)) {
+  out_stage(a.Z, a.rank, s.out, smem);
+  if (last_to_stage(a.counters + 1, s.out.blocks)) {
     // Every phase-2 block has staged Z: leave the workspace zero for the next launch.
-    for (int e = threadIdx.x; e < T * a.rank; e += kThreads) a.Z[e] = 0.0f;
+    for (int e = threadIdx.x; e < a.rank * token_mma::kTokens; e += kThreads) a.Z[e] = 0.0f;
     if (threadIdx.x == 0) a.counters[0] = 0, a.counters[1] = 0;
   }
-  project_out(a.US, a.d_out, a.rank, s.rpad, bs, ldb, T, (blockIdx.x - p1) * kBlockRows,
-              reinterpret_cast<float*>(smem + kTokens * ldb * 2), a.Y);
+  out_finish(a.d_out, a.tokens, s.out, block - p1, smem, a.Y);
 }
 
 }  // namespace
@@ -63,7 +62,7 @@ void configure_flashsvd_decode(int d_in, int d_out, int rank) {
 void launch_flashsvd_decode(const FlashsvdDecodeArgs& args, cudaStream_t stream) {
   if (args.tokens == 0) return;
   const Split s = split_of(args.d_in, args.d_out, args.rank, device_sm_count());
-  flashsvd_decode<<<s.in.blocks + s.p2, kThreads, s.shared_bytes(), stream>>>(args, s);
+  flashsvd_decode<<<s.in.blocks + s.out.blocks, kThreads, s.shared_bytes(), stream>>>(args, s);
 }
 
 }  // namespace lrb::kernels

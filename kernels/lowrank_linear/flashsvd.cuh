@@ -3,11 +3,13 @@
 // written as a tensor of the method (docs/perf/flashsvd.md, v1):
 //   phase 1 (the grid's first blocks): Z^T [r x T] = Vt [r x d_in] X^T, split over d_in and r; tensor cores
 //     with the tokens as the mma's N (8 or 16 wide, no 64-row minimum tile: M is the rank), fp32 partials
-//     added into a small fp32 Z [T][r] in L2 (red.global.add);
+//     added into a small fp32 Z^T [r][16] in L2 (red.global.add);
 //   phase 2 (the rest): once every phase-1 block has arrived (a counter; phase-1 blocks have the lower
 //     indices, so they are dispatched first and a waiting phase-2 block never blocks them: the forward-progress
 //     argument of single-pass scans), Y^T [d_out x T] = US [d_out x r] Z^T, split over d_out, Z staged in
 //     shared memory as fp16 (two_gemm rounds its intermediate to fp16 too).
+// v2: every block copies its factor slice into shared memory (cp.async) first thing, so phase 2's bytes are
+// in flight while phase 1 runs; the mma reads shared memory only (docs/perf/flashsvd.md, decode v2).
 // The last phase-2 block to stage Z zeroes it and resets the counters: each launch leaves the workspace as it
 // found it (graph replays need no memset node).
 #include <cuda_fp16.h>
@@ -22,15 +24,13 @@ struct FlashsvdDecodeArgs {
   const __half* Vt = nullptr;  // [r][d_in]
   const __half* US = nullptr;  // [d_out][r]
   __half* Y = nullptr;         // [T][d_out]
-  float* Z = nullptr;          // workspace [T][r] fp32, zero between launches (zero it once before the first)
+  float* Z = nullptr;          // workspace Z^T [r][16] fp32, zero between launches (zero it once before the first)
   unsigned* counters = nullptr;  // workspace [2], zero between launches
   int tokens = 0, d_in = 0, d_out = 0, rank = 0;
 };
 
-// Workspace sizes for up to `max_tokens` tokens of rank `rank`.
-inline std::size_t flashsvd_decode_z_floats(int max_tokens, int rank) {
-  return static_cast<std::size_t>(max_tokens) * rank;
-}
+// Workspace sizes for rank `rank` (Z^T is 16 tokens wide whatever the count).
+inline std::size_t flashsvd_decode_z_floats(int rank) { return static_cast<std::size_t>(kFlashsvdDecodeMaxTokens) * rank; }
 inline constexpr std::size_t kFlashsvdDecodeCounters = 2;
 
 // Whether the decode kernel takes the shape (tokens 1..16, every dimension >= 1; shared memory for Z within

@@ -36,7 +36,7 @@ class FlashsvdCuda final : public CudaLowrankMethod {
     const cudaStream_t st = ctx_->stream();
     us_ = upload_half(p_->US, st);
     vt_ = upload_half(p_->Vt, st);
-    z_.allocate(kk::flashsvd_decode_z_floats(p_->tokens, p_->rank));
+    z_.allocate(kk::flashsvd_decode_z_floats(p_->rank));
     counters_.allocate(kk::kFlashsvdDecodeCounters);
     z_.zero(st);  // the kernel leaves both as it found them
     counters_.zero(st);

@@ -36,8 +36,10 @@ class FlashsvdFfnCuda final : public CudaLowrankFfnMethod {
     a_.r_g = p.rank(G), a_.r_u = p.rank(U), a_.r_d = p.rank(D);
     if (!kk::flashsvd_ffn_decode_supported(a_))
       throw std::runtime_error(fmt::format("flashsvd_ffn: the decode kernel does not take tokens {}, d_model {}, "
-                                           "d_ff {}, ranks {}/{}/{} (shared memory for the staged factors)",
-                                           p.tokens, p.d_model, p.d_ff, a_.r_g, a_.r_u, a_.r_d));
+                                           "d_ff {}, ranks {}/{}/{} (down's rank at most {}: P is held in registers; shared memory for "
+                                           "the staged factors)",
+                                           p.tokens, p.d_model, p.d_ff, a_.r_g, a_.r_u, a_.r_d,
+                                           kk::kFlashsvdFfnDecodeMaxDownRank));
     const cudaStream_t st = ctx_->stream();
     MatrixH packed(a_.r_g + a_.r_u, p.d_model);
     packed.topRows(a_.r_g) = p.m[G].Vt;
@@ -45,8 +47,8 @@ class FlashsvdFfnCuda final : public CudaLowrankFfnMethod {
     vt_gu_ = upload_half(packed, st);
     us_g_ = upload_half(p.m[G].US, st), us_u_ = upload_half(p.m[U].US, st);
     vt_d_ = upload_half(p.m[D].Vt, st), us_d_ = upload_half(p.m[D].US, st);
-    z_.allocate(static_cast<std::size_t>(p.tokens) * (a_.r_g + a_.r_u));
-    p_ws_.allocate(static_cast<std::size_t>(p.tokens) * a_.r_d);
+    z_.allocate(kk::flashsvd_ffn_decode_z_floats(a_.r_g, a_.r_u));
+    p_ws_.allocate(kk::flashsvd_ffn_decode_p_floats(a_.r_d));
     counters_.allocate(kk::kFlashsvdFfnDecodeCounters);
     z_.zero(st), p_ws_.zero(st), counters_.zero(st);  // the kernel leaves them as it found them
     kk::configure_flashsvd_ffn_decode(a_);

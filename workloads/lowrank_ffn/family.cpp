@@ -163,11 +163,13 @@ class LowrankFfnFamily final : public TaskFamily {
 
   std::vector<Json> conformance_shapes() const override {
     // d_ff not a multiple of 64, r = 1, one token; unequal ranks; ranks by energy; a real model's widths; 9-16
-    // tokens with odd widths and d_ff over several 128-row tiles (flashsvd_ffn's decode kernel).
+    // tokens with odd widths and d_ff over several 128-row tiles (flashsvd_ffn's decode kernel); d_ff over more
+    // 16-row tiles than twice an H100's SMs with a down rank over several m-tiles a warp.
     return {Json{{"d_model", 40}, {"d_ff", 100}, {"rank", 1}, {"tokens", 1}},
             Json{{"d_model", 300}, {"d_ff", 333}, {"rank_gate", 20}, {"rank_up", 37}, {"rank_down", 11}, {"tokens", 12}},
             Json{{"d_model", 64}, {"d_ff", 72}, {"rank_gate", 5}, {"rank_up", 9}, {"rank_down", 3}, {"tokens", 33}},
             Json{{"d_model", 48}, {"d_ff", 136}, {"energy", 0.9}, {"tokens", 7}},
+            Json{{"d_model", 320}, {"d_ff", 4500}, {"rank_gate", 150}, {"rank_up", 170}, {"rank_down", 300}, {"tokens", 11}},
             Json{{"model", "smollm-135m"}, {"rank", 64}, {"tokens", 17}},
             Json{{"model", "smollm-135m"}, {"rank", 64}, {"tokens", 16}}};
   }

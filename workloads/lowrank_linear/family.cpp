@@ -148,12 +148,14 @@ class LowrankLinearFamily final : public TaskFamily {
 
   std::vector<Json> conformance_shapes() const override {
     // d not a multiple of 16, r = 1, one token, a rank by energy; 9-16 tokens (flashsvd's decode kernel with two
-    // token tiles), d_in not a multiple of 8 and d_in split over several blocks.
+    // token tiles), d_in not a multiple of 8 and d_in split over several blocks; a rank not a multiple of 16
+    // over several slices of d_in, the last one partial, and d_out over more 16-row tiles than an H100 has SMs.
     return {Json{{"d_in", 37}, {"d_out", 23}, {"rank", 1}, {"tokens", 1}},
             Json{{"d_in", 40}, {"d_out", 72}, {"rank", 5}, {"tokens", 33}},
             Json{{"d_in", 64}, {"d_out", 17}, {"energy", 0.9}, {"tokens", 7}},
             Json{{"d_in", 300}, {"d_out", 130}, {"rank", 40}, {"tokens", 12}},
             Json{{"d_in", 1024}, {"d_out", 96}, {"rank", 70}, {"tokens", 16}},
+            Json{{"d_in", 2056}, {"d_out", 2100}, {"rank", 600}, {"tokens", 9}},
             Json{{"model", "smollm-135m"}, {"projection", "down"}, {"rank", 64}, {"tokens", 33}}};
   }
 
