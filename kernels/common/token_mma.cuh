@@ -162,12 +162,35 @@ inline constexpr int kPartialBytes = 8 * kTileRows * kTokens * 4;  // red for 8 
 
 
 // Stage an fp32 Z^T [rows][16] (in L2) as fp16 Zs [16][rows_pad] (token-major: the next mma's B operand;
-// zeros past `rows`).
-__device__ __forceinline__ void stage_transposed(const float* Zt, int rows, int rows_pad, __half* dst, int ldd) {
-  for (int e = threadIdx.x; e < rows_pad * kTokens; e += blockDim.x) {
-    const int c = e / kTokens, t = e % kTokens;
-    dst[t * ldd + c] = __float2half_rn(c < rows ? __ldcg(Zt + c * kTokens + t) : 0.0f);
+// zeros past `rows`). float4 loads of four tokens, only the groups that hold one of the T live tokens, eight
+// in flight a thread before any store: this copy sits on the critical path after the grid-wide wait (v2
+// staged one float a thread at a time: r = 1024 was 64 dependent L2 round trips a block).
+__device__ __forceinline__ void stage_transposed(const float* Zt, int rows, int rows_pad, int T, __half* dst,
+                                                 int ldd) {
+  constexpr int kInFlight = 8;
+  const int groups = (T + 3) / 4, n = rows_pad * 4;
+  for (int base = threadIdx.x; base < n; base += blockDim.x * kInFlight) {
+    float4 v[kInFlight];
+#pragma unroll
+    for (int u = 0; u < kInFlight; ++u) {
+      const int e = base + u * blockDim.x, c = e / 4, g = e % 4;
+      v[u] = e < n && c < rows && g < groups ? __ldcg(reinterpret_cast<const float4*>(Zt + c * kTokens + 4 * g))
+                                             : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    }
+#pragma unroll
+    for (int u = 0; u < kInFlight; ++u) {
+      const int e = base + u * blockDim.x, c = e / 4, g = e % 4;
+      if (e >= n) break;
+      __half* d = dst + 4 * g * ldd + c;
+      d[0] = __float2half_rn(v[u].x), d[ldd] = __float2half_rn(v[u].y);
+      d[2 * ldd] = __float2half_rn(v[u].z), d[3 * ldd] = __float2half_rn(v[u].w);
+    }
   }
+}
+// Zero an fp32 workspace of `floats` (a multiple of 4, 16-byte aligned) with one block.
+__device__ __forceinline__ void zero_workspace(float* w, int floats) {
+  for (int e = threadIdx.x; e < floats / 4; e += blockDim.x)
+    reinterpret_cast<float4*>(w)[e] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
 }
 
 // The input phase: Z^T [rows][16] += A [rows x cols] X^T, X fp16 [T][cols], fp32 adds into Z^T (L2). Blocks of mt
@@ -245,8 +268,8 @@ __device__ __forceinline__ void out_prefetch(const __half* US, int d_out, int r,
   stage_rows_async(US, r, d_out, r, block * s.mt * kTileRows, 0, s.mt * kTileRows, s.rpad,
                    reinterpret_cast<__half*>(smem), s.ld());
 }
-__device__ __forceinline__ void out_stage(const float* Zt, int r, const OutSplit& s, unsigned char* smem) {
-  stage_transposed(Zt, r, s.rpad, reinterpret_cast<__half*>(smem) + s.mt * kTileRows * s.ld(), s.ld());
+__device__ __forceinline__ void out_stage(const float* Zt, int r, int T, const OutSplit& s, unsigned char* smem) {
+  stage_transposed(Zt, r, s.rpad, T, reinterpret_cast<__half*>(smem) + s.mt * kTileRows * s.ld(), s.ld());
 }
 __device__ __forceinline__ void out_finish(int d_out, int T, const OutSplit& s, int block, unsigned char* smem,
                                            __half* Y) {

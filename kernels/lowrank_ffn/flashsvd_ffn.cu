@@ -27,13 +27,16 @@ struct Split {
 Split split_of(const FlashsvdFfnDecodeArgs& a, int sms) {
   Split s;
   s.rgu = a.r_g + a.r_u;
-  s.in = in_split(s.rgu, a.d_model, sms, kCoresidentBytes);
-  s.out = out_split(a.d_model, a.r_d, sms, kCoresidentBytes);
   s.rg_pad = round_up(a.r_g, kTileRows), s.ru_pad = round_up(a.r_u, kTileRows);
   s.ff_tiles = ceil_div(a.d_ff, kTileRows);
   s.pb = std::min(s.ff_tiles, sms);
   const int rd_tiles = ceil_div(a.r_d, kTileRows);
   while (s.p_mt * kWarps < rd_tiles) s.p_mt *= 2;
+  // At kMaxPMt the registers allow one block an SM whatever the tile: the A and C tiles may then use the
+  // SM's shared memory, fewer and longer slices, one wave.
+  const int max_bytes = s.p_mt == kMaxPMt ? device_shared_limit() : kCoresidentBytes;
+  s.in = in_split(s.rgu, a.d_model, sms, max_bytes);
+  s.out = out_split(a.d_model, a.r_d, sms, max_bytes);
   return s;
 }
 
@@ -54,11 +57,11 @@ __device__ __forceinline__ void phase_b(const FlashsvdFfnDecodeArgs& a, const Sp
   __half* zu = zg + kTokens * ldg;
   __half* hs = zu + kTokens * ldu;
   auto* red = reinterpret_cast<float*>(hs + kTokens * kLdh);
-  stage_transposed(a.Z, a.r_g, s.rg_pad, zg, ldg);
-  stage_transposed(a.Z + a.r_g * kTokens, a.r_u, s.ru_pad, zu, ldu);
+  stage_transposed(a.Z, a.r_g, s.rg_pad, T, zg, ldg);
+  stage_transposed(a.Z + a.r_g * kTokens, a.r_u, s.ru_pad, T, zu, ldu);
   if (last_to_stage(a.counters + 2, s.pb)) {
     // Every phase-B block has staged Z: leave it zero for the next launch.
-    for (int e = threadIdx.x; e < s.rgu * kTokens; e += kThreads) a.Z[e] = 0.0f;
+    zero_workspace(a.Z, s.rgu * kTokens);
     if (threadIdx.x == 0) a.counters[0] = 0, a.counters[2] = 0;
   }
   const bool up = warp >= 4;
@@ -132,9 +135,9 @@ __global__ void __launch_bounds__(kThreads, kPMt < kMaxPMt ? 2 : 1) flashsvd_ffn
   const int c = block - pa - s.pb;
   out_prefetch(a.US_d, a.d_model, a.r_d, s.out, c, smem);
   wait_for(a.counters + 1, s.pb);
-  out_stage(a.P, a.r_d, s.out, smem);
+  out_stage(a.P, a.r_d, a.tokens, s.out, smem);
   if (last_to_stage(a.counters + 3, s.out.blocks)) {
-    for (int e = threadIdx.x; e < a.r_d * kTokens; e += kThreads) a.P[e] = 0.0f;
+    zero_workspace(a.P, a.r_d * kTokens);
     if (threadIdx.x == 0) a.counters[1] = 0, a.counters[3] = 0;
   }
   out_finish(a.d_model, a.tokens, s.out, c, smem, a.Y);

@@ -38,10 +38,10 @@ __global__ void __launch_bounds__(kThreads) flashsvd_decode(FlashsvdDecodeArgs a
   // Y^T[rows] = US[rows] Z^T.
   out_prefetch(a.US, a.d_out, a.rank, s.out, block - p1, smem);
   wait_for(a.counters, p1);
-  out_stage(a.Z, a.rank, s.out, smem);
+  out_stage(a.Z, a.rank, a.tokens, s.out, smem);
   if (last_to_stage(a.counters + 1, s.out.blocks)) {
     // Every phase-2 block has staged Z: leave the workspace zero for the next launch.
-    for (int e = threadIdx.x; e < a.rank * token_mma::kTokens; e += kThreads) a.Z[e] = 0.0f;
+    zero_workspace(a.Z, a.rank * kTokens);
     if (threadIdx.x == 0) a.counters[0] = 0, a.counters[1] = 0;
   }
   out_finish(a.d_out, a.tokens, s.out, block - p1, smem, a.Y);
