@@ -124,6 +124,8 @@ __device__ __forceinline__ void stage_rows_async(const __half* A, int ld, int ro
     const __half* src = A + static_cast<long long>(row) * ld + col;
     if (vec && row < rows && col + 8 <= cols) {
       cp_async16(d, src);
+    } else if (row >= rows) {
+      *reinterpret_cast<uint4*>(d) = make_uint4(0, 0, 0, 0);  // tokens past T: ldd and c multiples of 8
     } else {
       for (int q = 0; q < 8; ++q) d[q] = row < rows && col + q < cols ? src[q] : __float2half(0.0f);
     }

@@ -59,11 +59,7 @@ __device__ __forceinline__ void phase_b(const FlashsvdFfnDecodeArgs& a, const Sp
   auto* red = reinterpret_cast<float*>(hs + kTokens * kLdh);
   stage_transposed(a.Z, a.r_g, s.rg_pad, T, zg, ldg);
   stage_transposed(a.Z + a.r_g * kTokens, a.r_u, s.ru_pad, T, zu, ldu);
-  if (last_to_stage(a.counters + 2, s.pb)) {
-    // Every phase-B block has staged Z: leave it zero for the next launch.
-    zero_workspace(a.Z, s.rgu * kTokens);
-    if (threadIdx.x == 0) a.counters[0] = 0, a.counters[2] = 0;
-  }
+  __syncthreads();
   const bool up = warp >= 4;
   const int part = warp % 4, r = up ? a.r_u : a.r_g, pad = up ? s.ru_pad : s.rg_pad;
   const __half* US = up ? a.US_u : a.US_g;
@@ -111,6 +107,12 @@ __device__ __forceinline__ void phase_b(const FlashsvdFfnDecodeArgs& a, const Sp
         if (row < a.r_d)
           atomicAdd(reinterpret_cast<float2*>(a.P + row * kTokens + t), make_float2(pacc[i][j][2 * h], pacc[i][j][2 * h + 1]));
       }
+  // Off the critical path: once every phase-B block has staged Z, the last one leaves it zero for the next
+  // launch.
+  if (last_to_stage(a.counters + 2, s.pb)) {
+    zero_workspace(a.Z, s.rgu * kTokens);
+    if (threadIdx.x == 0) a.counters[0] = 0, a.counters[2] = 0;
+  }
 }
 
 // Two blocks an SM where P's registers allow it (below 8 m-tiles a warp); at 8 the registers hold P without
@@ -136,11 +138,11 @@ __global__ void __launch_bounds__(kThreads, kPMt < kMaxPMt ? 2 : 1) flashsvd_ffn
   out_prefetch(a.US_d, a.d_model, a.r_d, s.out, c, smem);
   wait_for(a.counters + 1, s.pb);
   out_stage(a.P, a.r_d, a.tokens, s.out, smem);
+  out_finish(a.d_model, a.tokens, s.out, c, smem, a.Y);
   if (last_to_stage(a.counters + 3, s.out.blocks)) {
     zero_workspace(a.P, a.r_d * kTokens);
     if (threadIdx.x == 0) a.counters[1] = 0, a.counters[3] = 0;
   }
-  out_finish(a.d_model, a.tokens, s.out, c, smem, a.Y);
 }
 
 using Kernel = void (*)(FlashsvdFfnDecodeArgs, Split);

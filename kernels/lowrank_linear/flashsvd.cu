@@ -39,12 +39,13 @@ __global__ void __launch_bounds__(kThreads) flashsvd_decode(FlashsvdDecodeArgs a
   out_prefetch(a.US, a.d_out, a.rank, s.out, block - p1, smem);
   wait_for(a.counters, p1);
   out_stage(a.Z, a.rank, a.tokens, s.out, smem);
+  out_finish(a.d_out, a.tokens, s.out, block - p1, smem, a.Y);
+  // Off the critical path: once every phase-2 block has staged Z, the last one leaves the workspace zero for
+  // the next launch.
   if (last_to_stage(a.counters + 1, s.out.blocks)) {
-    // Every phase-2 block has staged Z: leave the workspace zero for the next launch.
     zero_workspace(a.Z, a.rank * kTokens);
     if (threadIdx.x == 0) a.counters[0] = 0, a.counters[1] = 0;
   }
-  out_finish(a.d_out, a.tokens, s.out, block - p1, smem, a.Y);
 }
 
 }  // namespace
