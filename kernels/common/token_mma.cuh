@@ -118,16 +118,22 @@ __device__ __forceinline__ void stage_rows_async(const __half* A, int ld, int ro
                                                  int n_rows, int width, __half* dst, int ldd) {
   const bool vec = ld % 8 == 0 && c0 % 8 == 0;
   const int chunks = width / 8;
-  for (int e = threadIdx.x; e < n_rows * chunks; e += blockDim.x) {
-    const int i = e / chunks, c = (e % chunks) * 8, row = r0 + i, col = c0 + c;
-    __half* d = dst + i * ldd + c;
+  // (row i, chunk c) of element e advanced by additions: a division a copy costs more issue slots than the
+  // copy itself when a thread issues 16-64 of them.
+  int i = threadIdx.x / chunks, c = threadIdx.x % chunks;
+  const int di = blockDim.x / chunks, dc = blockDim.x % chunks;
+  for (; i < n_rows; i += di, c += dc) {
+    if (c >= chunks) c -= chunks, ++i;
+    if (i >= n_rows) break;
+    const int row = r0 + i, col = c0 + 8 * c;
+    __half* d = dst + i * ldd + 8 * c;
     const __half* src = A + static_cast<long long>(row) * ld + col;
     if (vec && row < rows && col + 8 <= cols) {
       cp_async16(d, src);
     } else if (row >= rows) {
-      *reinterpret_cast<uint4*>(d) = make_uint4(0, 0, 0, 0);  // tokens past T: ldd and c multiples of 8
+      *reinterpret_cast<uint4*>(d) = make_uint4(0, 0, 0, 0);  // tokens past T: ldd and 8 c multiples of 8
     } else {
-      for (int q = 0; q < 8; ++q) d[q] = row < rows && col + q < cols ? src[q] : __float2half(0.0f);
+      for (int q = 0; q < 8; ++q) d[q] = col + q < cols ? src[q] : __float2half(0.0f);
     }
   }
 }
