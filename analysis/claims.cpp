@@ -100,8 +100,14 @@ std::vector<ClaimRow> evaluate_claims(const Config& config, const std::vector<Js
               b_label = field_text(b, "method_label", "");
               break;
             }
-          if (!b_value || !b_value->is_number() || m == 0) {
+          if (!b_value || !b_value->is_number()) {
             row.detail = fmt::format("no ok baseline record {} in block '{}' at this point", b_method, b_block);
+            rows.push_back(row);
+            continue;
+          }
+          if (m == 0) {
+            row.detail = fmt::format("{} is 0 at this point: the ratio {} / {} is undefined", metric, b_label,
+                                     row.method_label);
             rows.push_back(row);
             continue;
           }

@@ -71,9 +71,12 @@ Json memory_during_run(Method& method, ExecContext& ctx, const ByteCounter& coun
   ctx.synchronize();
   const auto peak = std::max<std::int64_t>(counter.peak() - before, 0);
   const auto retained = std::max<std::int64_t>(counter.current() - before, 0);
-  m["peak_bytes"] = peak;
-  m["transient_bytes"] = std::max<std::int64_t>(peak - retained, 0);
-  m["how"] = how;
+  // A resident workspace is live during the run though allocated before it: charged to the run's bytes.
+  const auto workspace = static_cast<std::int64_t>(method.workspace().total());
+  m["workspace_bytes"] = workspace;
+  m["peak_bytes"] = peak + workspace;
+  m["transient_bytes"] = std::max<std::int64_t>(peak - retained, 0) + workspace;
+  m["how"] = workspace > 0 ? how + ", plus the method's resident workspace (workspace_bytes)" : how;
   return m;
 }
 

@@ -96,6 +96,11 @@ class Method {
   // The intermediates one run allocates and frees, by name, as the method's own code sizes them (live at
   // once at its peak): the analytic count the memory pass records beside the measured transient bytes.
   virtual Footprint transient() const { return {}; }
+  // Scratch allocated once in prepare and live through every run (a fused kernel's reduction workspace that
+  // each launch leaves zero), by name: not stored data, and not seen by the run's allocation counter, so the
+  // memory pass adds it to the run's measured peak and transient bytes (`memory.workspace_bytes`). Without
+  // this a method could hide its intermediates by allocating them ahead of the run.
+  virtual Footprint workspace() const { return {}; }
   // Compulsory bytes/FLOPs of this method's own representation; nothing: the family's default.
   virtual std::optional<Floor> floor(const Problem& problem) const {
     (void)problem;

@@ -84,5 +84,21 @@ TEST(Claims, NoDataIsSaidWithTheReason) {
   EXPECT_NE(md.find("## Claims: claimed vs measured"), std::string::npos);
 }
 
+// A method that measures 0 where the claim is a ratio to a baseline (a fused kernel with no transient bytes):
+// no data, saying why, rather than a division by zero or a claim of a missing baseline.
+TEST(Claims, AZeroUnderARatioIsNoDataWithTheReason) {
+  const Json p = {{"K", 1}};
+  const std::vector<Json> records = {record("a", "s2lc", Json::object(), p, 0.0),
+                                     record("a", "sequential_lora", Json::object(), p, 2.0)};
+  const Config cfg = config_with(Json::array({{{"metric", "time.median"}, {"method", "s2lc"},
+                                               {"baseline", {{"method", "sequential_lora"}}}, {"value", 1.0},
+                                               {"compare", "at_least"}, {"source", "s"}}}));
+  const auto rows = evaluate_claims(cfg, records);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].verdict, "no data");
+  EXPECT_NE(rows[0].detail.find("undefined"), std::string::npos) << rows[0].detail;
+  EXPECT_EQ(rows[0].detail.find("no ok baseline"), std::string::npos) << rows[0].detail;
+}
+
 }  // namespace
 }  // namespace lrb::test

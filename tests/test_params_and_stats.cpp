@@ -5,6 +5,8 @@
 
 #include "harness/hash.hpp"
 #include "harness/host_memory.hpp"
+#include "harness/measurement.hpp"
+#include "harness/method.hpp"
 #include "harness/params.hpp"
 #include "harness/stats.hpp"
 
@@ -73,6 +75,49 @@ TEST(HostMemory, CountsAllocationsAndPeak) {
 TEST(Hash, StableFingerprint) {
   EXPECT_EQ(hex64(fnv1a64("")), "cbf29ce484222325");
   EXPECT_EQ(hex64(fnv1a64("a")), "af63dc4c8601ec8c");
+}
+
+// A method whose run allocates `run_bytes` through the counter and keeps `workspace` bytes of scratch
+// resident from prepare: the memory pass charges both to the run.
+class ScratchMethod final : public Method {
+ public:
+  ScratchMethod(std::int64_t* level, std::int64_t* peak, std::int64_t run_bytes, std::uint64_t workspace)
+      : level_(level), peak_(peak), run_bytes_(run_bytes), workspace_(workspace) {}
+  void prepare(const Problem&, ExecContext&) override {}
+  void run(ExecContext&) override {
+    *level_ += run_bytes_;
+    *peak_ = std::max(*peak_, *level_);
+    *level_ -= run_bytes_;
+  }
+  std::vector<OutputView> outputs() override { return {}; }
+  Footprint footprint() const override { return {{{"weights", 1000}}}; }
+  Footprint workspace() const override {
+    if (workspace_ == 0) return {};
+    return {{{"reduction", workspace_}}};
+  }
+
+ private:
+  std::int64_t *level_, *peak_;
+  std::int64_t run_bytes_;
+  std::uint64_t workspace_;
+};
+
+TEST(MemoryPass, ResidentWorkspaceIsChargedToTheRun) {
+  std::int64_t level = 5000, peak = 5000;
+  const ByteCounter counter{[&] { return level; }, [&] { return peak; }, [&] { peak = level; }};
+  ExecContext ctx(Backend::cpu);
+  ScratchMethod plain(&level, &peak, 300, 0), fused(&level, &peak, 0, 96);
+  const Json a = memory_during_run(plain, ctx, counter, "test counter");
+  EXPECT_EQ(a["peak_bytes"].get<std::int64_t>(), 300);
+  EXPECT_EQ(a["transient_bytes"].get<std::int64_t>(), 300);
+  EXPECT_EQ(a["workspace_bytes"].get<std::int64_t>(), 0);
+  EXPECT_EQ(a["how"].get<std::string>(), "test counter");
+  const Json b = memory_during_run(fused, ctx, counter, "test counter");
+  EXPECT_EQ(b["peak_bytes"].get<std::int64_t>(), 96);  // allocated before the run, live during it
+  EXPECT_EQ(b["transient_bytes"].get<std::int64_t>(), 96);
+  EXPECT_EQ(b["workspace_bytes"].get<std::int64_t>(), 96);
+  EXPECT_EQ(b["stored_bytes"].get<std::uint64_t>(), 1000u);  // not counted twice
+  EXPECT_NE(b["how"].get<std::string>().find("resident workspace"), std::string::npos);
 }
 
 }  // namespace
