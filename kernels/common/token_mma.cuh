@@ -1,7 +1,9 @@
 #pragma once
 // Skinny GEMMs with the tokens as the mma's N (decode sizes: T <= 16): out^T [M x T] = A [M x K] B^T, A a
-// row-major fp16 matrix in global memory (a factor: rows are M), B the tokens' fp16 rows staged in shared
-// memory ([16][ldb], zeros past T). And the grid-level hand-off the fused decode kernels use between phases.
+// row-major fp16 factor (rows are M) read from global memory (warp_tile) or staged in shared memory by
+// cp.async (warp_tile_shared, and the input / output phases built on it), B the tokens' fp16 rows staged in
+// shared memory ([16][ldb], zeros past T). And the grid-level hand-off the fused decode kernels use between
+// phases.
 // Shared by kernels/lowrank_linear/flashsvd.cu and kernels/lowrank_ffn/flashsvd_ffn.cu.
 #include <cuda/atomic>
 #include <cuda_fp16.h>
@@ -16,6 +18,9 @@ namespace lrb::kernels::token_mma {
 inline constexpr int kTileRows = 16;  // an mma m-tile
 inline constexpr int kTokens = 16;    // staged token rows (two n-tiles of 8)
 inline constexpr int kBatch = 8;      // k-steps whose A fragments are loaded before any mma waits
+// A block's shared-memory tile at most this size leaves room for a second block on the SM (two of them fit
+// the 227 KiB an SM offers): a waiting phase's blocks can sit beside a running phase's and load meanwhile.
+inline constexpr int kCoresidentBytes = 112 * 1024;
 
 __host__ __device__ constexpr int ceil_div(int a, int b) { return (a + b - 1) / b; }
 __host__ __device__ constexpr int round_up(int a, int b) { return ceil_div(a, b) * b; }

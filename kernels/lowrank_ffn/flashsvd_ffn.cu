@@ -12,7 +12,6 @@ namespace {
 using namespace token_mma;
 
 constexpr int kThreads = 256, kWarps = kThreads / 32;
-constexpr int kCoresidentBytes = 112 * 1024;  // two blocks an SM (see flashsvd.cu)
 constexpr int kLdh = kTileRows + 8;           // h staged [16 tokens][16 d_ff rows (+8)]
 constexpr int kMaxPMt = 8;                     // P^T m-tiles a warp keeps in registers: r_d <= 8 x 8 x 16
 

@@ -11,9 +11,6 @@ namespace {
 using namespace token_mma;
 
 constexpr int kThreads = 256;
-// A block's tile at most this size leaves room for a second block on the SM: the phase-2 blocks can sit
-// beside phase-1 blocks and load US while phase 1 runs (docs/perf/flashsvd.md, decode v2).
-constexpr int kCoresidentBytes = 112 * 1024;
 
 struct Split {
   InSplit in;
