@@ -248,6 +248,16 @@ class PairMeasurer {
       if (!can.ok) return set_status(record, "skipped", "reason", can.reason);
       if (auto refusal = memory_refusal(plan.family->estimate_memory(point), backend_))
         return set_status(record, "skipped", "reason", *refusal);
+      // Each stage's wall seconds (metrics.stages_s): where a record's time goes, to plan a run on a lent
+      // machine's minutes (a kvtc record spends far more in its passes than in its timed phases).
+      Json stages = Json::object();
+      auto stage_start = clock_type::now();
+      auto begin_stage = [&](const char* next) {
+        const auto now = clock_type::now();
+        stages[stage] = std::chrono::duration<double>(now - stage_start).count();
+        stage_start = now;
+        stage = next;
+      };
       stage = "problem";
       const std::string subject = fmt::format("{}/{}/{}", plan.block->task, variant.label, point.id);
       trace("{}: {}", subject, stage);
@@ -257,7 +267,7 @@ class PairMeasurer {
       auto ctx = make_context(backend_);
       auto measurement = make_measurement(*ctx);
 
-      stage = "prepare";
+      begin_stage("prepare");
       trace("{}: {}", subject, stage);
       const auto t0 = clock_type::now();
       method->prepare(problem, *ctx);
@@ -271,32 +281,34 @@ class PairMeasurer {
                              return copy;
                            },
                            [&]() { return info.make(params, backend_); }};
-      stage = "correctness";
+      begin_stage("correctness");
       trace("{}: {}", subject, stage);
       const CheckResult check = correctness_pass(pc);
       record["fidelity"] = check.fidelity;
       if (check.failure) throw std::runtime_error(*check.failure);
 
-      stage = "timing";
+      begin_stage("timing");
       trace("{}: {}", subject, stage);
       double median_s = 0;
       const Json timing = timing_pass(pc, &median_s);
       record["time"] = timing["time"];
       record["phases"] = timing["phases"];
 
-      stage = "counters";
+      begin_stage("counters");
       trace("{}: {}", subject, stage);
       record["hbm"] = counter_pass(pc, subject);
 
-      stage = "memory";
+      begin_stage("memory");
       trace("{}: {}", subject, stage);
       record["memory"] = memory_pass(pc);
 
-      stage = "post-run";
+      begin_stage("post-run");
       trace("{}: {}", subject, stage);
       const Json post = post_run_pass(pc, *ceilings_, median_s, prepare_s, record["hbm"]);
       for (const char* key : {"floor", "bandwidth", "ceilings", "compression", "metrics"}) record[key] = post[key];
       add_phase_floors(record, post);
+      begin_stage("done");
+      record["metrics"]["stages_s"] = stages;
     } catch (const std::bad_alloc&) {
       set_status(record, "failed", "error", fmt::format("{}: out of memory", stage));
     } catch (const std::exception& e) {
