@@ -99,7 +99,8 @@ INSTANTIATE_TEST_SUITE_P(Gpu, KvtcPerHeadFused,
 
 // The baselines' CUDA paths write the CPU path's blob byte for byte, on shapes where they quantize (the
 // registry's conformance shapes keep kivi's tokens all raw): per-channel key groups whose runs end mid-byte
-// (group 5 at 2 bits), per-token groups that do not divide the width, fp8 with several layers.
+// (group 5 at 2 bits), per-token groups that do not divide the width, fp8 with several layers, and each of
+// the one-pass kernels' shapes.
 struct BaselineCase {
   const char* name;
   const char* method;
@@ -110,12 +111,19 @@ void PrintTo(const BaselineCase& c, std::ostream* os) { *os << c.name; }
 std::vector<BaselineCase> baseline_cases() {
   const Json odd = {{"model", "tiny"}, {"tokens", 203}, {"layers", 2}, {"heads", 3}, {"head_dim", 6}};
   const Json llama_like = {{"model", "tiny"}, {"tokens", 300}, {"layers", 2}, {"heads", 4}, {"head_dim", 64}};
+  const Json partial_warp = {{"model", "tiny"}, {"tokens", 203}, {"layers", 1}, {"heads", 3}, {"head_dim", 16}};
   return {
       {"kivi2_g32", "kivi", {{"bits", 2}, {"group", 32}}, llama_like},
       {"kivi4_g5_odd", "kivi", {{"bits", 4}, {"group", 5}}, odd},
       {"kivi2_g5_odd_run", "kivi", {{"bits", 2}, {"group", 5}, {"residual", 64}}, odd},
       {"int4_g128", "int4_per_token", {{"group", 128}}, llama_like},
       {"int4_g7_odd", "int4_per_token", {{"group", 7}}, odd},
+      // group_vector.cu's one-pass kernels: per-channel groups of 4k tokens (any width), per-token groups of
+      // 8-256 channels dividing the width, a last warp only partly live (1218 runs of 8 channels).
+      {"kivi4_g128_vector", "kivi", {{"bits", 4}, {"group", 128}}, llama_like},
+      {"kivi2_g4_vector_keys", "kivi", {{"bits", 2}, {"group", 4}, {"residual", 16}}, odd},
+      {"int4_g16_partial_warp", "int4_per_token", {{"group", 16}}, partial_warp},
+      {"int4_g32", "int4_per_token", {{"group", 32}}, llama_like},
       {"fp8", "fp8_e4m3", Json::object(), llama_like},
       {"fp8_odd", "fp8_e4m3", Json::object(), odd},
   };

@@ -4,7 +4,10 @@
 // blob decodes on the other.
 //   fp8_e4m3: per (tensor, layer) amax (atomicMax on the float bits: non-negative floats order as integers),
 //     then scale = amax / 448 and every element cast (saturating, round to nearest even);
-//   group quantization (kivi, int4_per_token): a params pass writes each group's fp16 shift and scale, then a
+//     Eight elements a thread (16-byte loads) where a layer's element count is a multiple of 8.
+//   group quantization (kivi, int4_per_token): where group_vector.cuh takes the scheme (the shapes of real
+//     caches: per-token groups of 8-256 channels dividing the width, per-channel groups of 4k tokens), one
+//     pass a group (group_vector.cu); else a params pass writes each group's fp16 shift and scale, then a
 //     code pass writes the packed codes a byte at a time: codes are 2, 4 or 8 bits, so no code straddles a
 //     byte and each byte has one writer; decode is one pass, a byte of codes per thread.
 #include <cuda_fp16.h>
