@@ -114,6 +114,13 @@ __device__ __forceinline__ void cp_async16(void* dst, const void* src) {
 }
 // Waits for this thread's cp.async copies (commits any open group first).
 __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;\n" ::); }
+// Closes this thread's open group of cp.async copies; wait_group<N> waits until at most N groups are pending
+// (decode v3 issues the input phase's slice as one group and the output phase's rows as the next).
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait_group() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
 
 // Block-wide: rows [r0, r0 + n_rows) x columns [c0, c0 + width) of a row-major fp16 [rows x cols] matrix (leading
 // dimension ld) into dst [n_rows][ldd], zeros outside the matrix; width a multiple of 8. 16-byte chunks go by
@@ -174,20 +181,39 @@ __device__ __forceinline__ float sum_parts(const float* red, int mt, int parts, 
 inline constexpr int kPartialBytes = 8 * kTileRows * kTokens * 4;  // red for 8 warps
 
 
-// Stage an fp32 Z^T [rows][16] (in L2) as fp16 Zs [16][rows_pad] (token-major: the next mma's B operand;
-// zeros past `rows`). float4 loads of four tokens, only the groups that hold one of the T live tokens, eight
-// in flight a thread before any store: this copy sits on the critical path after the grid-wide wait (v2
-// staged one float a thread at a time: r = 1024 was 64 dependent L2 round trips a block).
-__device__ __forceinline__ void stage_transposed(const float* Zt, int rows, int rows_pad, int T, __half* dst,
-                                                 int ldd) {
+// Stage an fp32 Z^T [rows][ldz] (in L2; ldz >= T) as fp16 Zs [16][rows_pad] (token-major: the next mma's B
+// operand; zeros past `rows` and past T). Where ldz is a multiple of 4: float4 loads of four tokens, only the
+// groups that hold one of the T live tokens; else one float a load. Eight loads in flight a thread before any
+// store: this copy sits on the critical path after the grid-wide wait (v2 staged one float a thread at a time:
+// r = 1024 was 64 dependent L2 round trips a block).
+__device__ __forceinline__ void stage_transposed(const float* Zt, int rows, int rows_pad, int T, __half* dst, int ldd,
+                                                 int ldz = kTokens) {
   constexpr int kInFlight = 8;
+  if (ldz % 4 != 0) {
+    const int n = rows_pad * kTokens;
+    for (int base = threadIdx.x; base < n; base += blockDim.x * kInFlight) {
+      float v[kInFlight];
+#pragma unroll
+      for (int u = 0; u < kInFlight; ++u) {
+        const int e = base + u * blockDim.x, t = e / rows_pad, c = e % rows_pad;
+        v[u] = e < n && c < rows && t < T ? __ldcg(Zt + c * ldz + t) : 0.0f;
+      }
+#pragma unroll
+      for (int u = 0; u < kInFlight; ++u) {
+        const int e = base + u * blockDim.x;
+        if (e >= n) break;
+        dst[(e / rows_pad) * ldd + e % rows_pad] = __float2half_rn(v[u]);
+      }
+    }
+    return;
+  }
   const int groups = (T + 3) / 4, n = rows_pad * 4;
   for (int base = threadIdx.x; base < n; base += blockDim.x * kInFlight) {
     float4 v[kInFlight];
 #pragma unroll
     for (int u = 0; u < kInFlight; ++u) {
       const int e = base + u * blockDim.x, c = e / 4, g = e % 4;
-      v[u] = e < n && c < rows && g < groups ? __ldcg(reinterpret_cast<const float4*>(Zt + c * kTokens + 4 * g))
+      v[u] = e < n && c < rows && g < groups ? __ldcg(reinterpret_cast<const float4*>(Zt + c * ldz + 4 * g))
                                              : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     }
 #pragma unroll
@@ -211,7 +237,7 @@ __device__ __forceinline__ void zero_workspace(float* w, int floats) {
 struct InSplit {
   int mt = 1, k1 = 0, groups = 0, blocks = 0;
   __host__ __device__ int parts() const { return 8 / mt; }
-  int shared_bytes() const { return (mt * kTileRows + kTokens) * (k1 + 8) * 2 + kPartialBytes; }
+  __host__ __device__ int shared_bytes() const { return (mt * kTileRows + kTokens) * (k1 + 8) * 2 + kPartialBytes; }
 };
 // The fewest m-tiles a block (the longest slices: the fewest adds into Z^T) whose tile fits `max_bytes`; slices
 // enough that the grid covers the SMs once, 128 columns at least.
@@ -231,18 +257,27 @@ inline InSplit in_split(int rows, int cols, int sms, int max_bytes) {
   s.blocks = s.groups * ceil_div(cols, s.k1);
   return s;
 }
-// One block of 256 threads of the input phase. `smem`: InSplit::shared_bytes, 16-byte aligned.
-__device__ __forceinline__ void project_in(const __half* A, int rows, int cols, const __half* X, int T,
-                                           const InSplit& s, int block, unsigned char* smem, float* Zt) {
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, ld = s.k1 + 8, parts = s.parts();
+// One block of 256 threads of the input phase, in two halves: project_in_issue starts the cp.async copies of
+// the block's slice of A and of X (not committed: the caller commits and waits), project_in_compute runs once
+// they have landed (cp.async wait, then __syncthreads, by the caller). `smem`: InSplit::shared_bytes, 16-byte
+// aligned.
+__device__ __forceinline__ void project_in_issue(const __half* A, int rows, int cols, const __half* X, int T,
+                                                 const InSplit& s, int block, unsigned char* smem) {
+  const int ld = s.k1 + 8;
   const int c0 = (block % s.groups) * s.mt * kTileRows, k0 = (block / s.groups) * s.k1;
   auto* tile = reinterpret_cast<__half*>(smem);
   __half* xs = tile + s.mt * kTileRows * ld;
-  auto* red = reinterpret_cast<float*>(xs + kTokens * ld);
   stage_rows_async(A, cols, rows, cols, c0, k0, s.mt * kTileRows, s.k1, tile, ld);
   stage_rows_async(X, cols, T, cols, 0, k0, kTokens, s.k1, xs, ld);
-  cp_async_wait_all();
-  __syncthreads();
+}
+// Z^T [rows][ldz] (ldz >= T) += the block's product, fp32 adds.
+__device__ __forceinline__ void project_in_compute(int rows, int T, const InSplit& s, int block, unsigned char* smem,
+                                                   float* Zt, int ldz) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, ld = s.k1 + 8, parts = s.parts();
+  const int c0 = (block % s.groups) * s.mt * kTileRows;
+  auto* tile = reinterpret_cast<__half*>(smem);
+  __half* xs = tile + s.mt * kTileRows * ld;
+  auto* red = reinterpret_cast<float*>(xs + kTokens * ld);
   const int mt = warp / parts, part = warp % parts, chunk = s.k1 / parts;
   float acc[2][4] = {};
   warp_tile_shared(tile + mt * kTileRows * ld, ld, xs, ld, part * chunk, (part + 1) * chunk, T > 8 ? 2 : 1, acc, lane);
@@ -251,8 +286,16 @@ __device__ __forceinline__ void project_in(const __half* A, int rows, int cols, 
   // Consecutive threads add consecutive (row, token) words of Z^T: one coalesced burst of adds a block.
   for (int e = threadIdx.x; e < s.mt * kTileRows * kTokens; e += blockDim.x) {
     const int row = e / kTokens, t = e % kTokens, c = c0 + row;
-    if (c < rows && t < T) atomicAdd(Zt + c * kTokens + t, sum_parts(red, row / kTileRows, parts, row % kTileRows, t));
+    if (c < rows && t < T) atomicAdd(Zt + c * ldz + t, sum_parts(red, row / kTileRows, parts, row % kTileRows, t));
   }
+}
+// Both halves with a wait between (decode v2: one role a block).
+__device__ __forceinline__ void project_in(const __half* A, int rows, int cols, const __half* X, int T,
+                                           const InSplit& s, int block, unsigned char* smem, float* Zt) {
+  project_in_issue(A, rows, cols, X, T, s, block, smem);
+  cp_async_wait_all();
+  __syncthreads();
+  project_in_compute(rows, T, s, block, smem, Zt, kTokens);
 }
 
 // The output phase: Y^T [d_out x T] = US [d_out x r] Z^T, Y fp16 [T][d_out]. Blocks of mt m-tiles of US (16
@@ -263,7 +306,7 @@ struct OutSplit {
   int mt = 1, blocks = 0, rpad = 0;
   __host__ __device__ int parts() const { return 8 / mt; }
   __host__ __device__ int ld() const { return rpad + 8; }
-  int shared_bytes() const { return (mt * kTileRows + kTokens) * (rpad + 8) * 2 + kPartialBytes; }
+  __host__ __device__ int shared_bytes() const { return (mt * kTileRows + kTokens) * (rpad + 8) * 2 + kPartialBytes; }
 };
 // The fewest m-tiles a block with the grid still covering the SMs once, fewer where the tile would pass
 // `max_bytes`.
@@ -281,8 +324,9 @@ __device__ __forceinline__ void out_prefetch(const __half* US, int d_out, int r,
   stage_rows_async(US, r, d_out, r, block * s.mt * kTileRows, 0, s.mt * kTileRows, s.rpad,
                    reinterpret_cast<__half*>(smem), s.ld());
 }
-__device__ __forceinline__ void out_stage(const float* Zt, int r, int T, const OutSplit& s, unsigned char* smem) {
-  stage_transposed(Zt, r, s.rpad, T, reinterpret_cast<__half*>(smem) + s.mt * kTileRows * s.ld(), s.ld());
+__device__ __forceinline__ void out_stage(const float* Zt, int r, int T, const OutSplit& s, unsigned char* smem,
+                                          int ldz = kTokens) {
+  stage_transposed(Zt, r, s.rpad, T, reinterpret_cast<__half*>(smem) + s.mt * kTileRows * s.ld(), s.ld(), ldz);
 }
 __device__ __forceinline__ void out_finish(int d_out, int T, const OutSplit& s, int block, unsigned char* smem,
                                            __half* Y) {

@@ -5,6 +5,7 @@
 
 #include "kernels/common/device_limits.cuh"
 #include "kernels/common/token_mma.cuh"
+#include "kernels/lowrank_ffn/flashsvd_ffn_v3.cuh"
 
 namespace lrb::kernels {
 namespace {
@@ -160,17 +161,21 @@ bool flashsvd_ffn_decode_supported(const FlashsvdFfnDecodeArgs& a) {
   if (a.tokens < 1 || a.tokens > kFlashsvdFfnDecodeMaxTokens || a.d_model < 1 || a.d_ff < 1 || a.r_g < 1 ||
       a.r_u < 1 || a.r_d < 1 || a.r_d > kFlashsvdFfnDecodeMaxDownRank)
     return false;
+  if (a.kernel == FlashsvdFfnDecodeKernel::v3) return ffn_v3::supported(a);
   return split_of(a, device_sm_count()).shared_bytes() <= device_shared_limit();
 }
 
-void configure_flashsvd_ffn_decode(const FlashsvdFfnDecodeArgs& a) {
+int configure_flashsvd_ffn_decode(const FlashsvdFfnDecodeArgs& a) {
+  if (a.kernel == FlashsvdFfnDecodeKernel::v3) return ffn_v3::configure(a);
   const Split s = split_of(a, device_sm_count());
   if (s.shared_bytes() > 48 * 1024)
     cudaFuncSetAttribute(kernel_for(s.p_mt), cudaFuncAttributeMaxDynamicSharedMemorySize, s.shared_bytes());
+  return s.in.blocks + s.pb + s.out.blocks;
 }
 
 void launch_flashsvd_ffn_decode(const FlashsvdFfnDecodeArgs& args, cudaStream_t stream) {
   if (args.tokens == 0) return;
+  if (args.kernel == FlashsvdFfnDecodeKernel::v3) return ffn_v3::launch(args, stream);
   const Split s = split_of(args, device_sm_count());
   kernel_for(s.p_mt)<<<s.in.blocks + s.pb + s.out.blocks, kThreads, s.shared_bytes(), stream>>>(args, s);
 }

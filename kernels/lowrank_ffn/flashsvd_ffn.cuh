@@ -10,6 +10,11 @@
 //   C: Y = P US_d^T, split over d_model; each block loads its US_d rows before it waits for B.
 // Tensor cores with the tokens as N (kernels/common/token_mma.cuh); each phase's blocks have higher indices
 // than the phase they wait for. The last reader of each workspace zeroes it and resets its counters.
+// v3 (flashsvd_ffn_v3.cu; docs/perf/flashsvd.md, decode v3): one block an SM in all three roles, launched
+// cooperative; each block issues its A slice, its C rows and its first phase-B d_ff tiles (a ring of cp.async
+// stages) before it computes anything, so the launch's factor bytes are in flight together; phase B reads its
+// tiles from shared memory. Shapes whose ring has fewer than two stages beside the A and C tiles (r ~> 512 on
+// Llama-2-7B) are not taken. Its workspaces are T floats a row (v2: 16).
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -21,9 +26,20 @@ inline constexpr int kFlashsvdFfnDecodeMaxTokens = 16;
 inline constexpr std::size_t kFlashsvdFfnDecodeCounters = 4;
 // Phase B keeps down's input factor P^T in registers: 8 m-tiles of 16 a warp, 8 warps.
 inline constexpr int kFlashsvdFfnDecodeMaxDownRank = 1024;
-// Workspace floats: Z^T and P^T are 16 tokens wide whatever the count.
-inline std::size_t flashsvd_ffn_decode_z_floats(int r_g, int r_u) { return static_cast<std::size_t>(r_g + r_u) * 16; }
-inline std::size_t flashsvd_ffn_decode_p_floats(int r_d) { return static_cast<std::size_t>(r_d) * 16; }
+enum class FlashsvdFfnDecodeKernel { v2, v3 };
+
+// Workspace row length (v2: 16 tokens whatever the count; v3: the token count) and floats (a multiple of 4:
+// the kernels zero them by float4).
+__host__ __device__ inline int flashsvd_ffn_decode_ldz(int tokens, FlashsvdFfnDecodeKernel k) {
+  return k == FlashsvdFfnDecodeKernel::v2 ? 16 : tokens;
+}
+__host__ __device__ inline std::size_t flashsvd_ffn_decode_z_floats(int r_g, int r_u, int tokens,
+                                                                    FlashsvdFfnDecodeKernel k) {
+  return (static_cast<std::size_t>(r_g + r_u) * flashsvd_ffn_decode_ldz(tokens, k) + 3) / 4 * 4;
+}
+__host__ __device__ inline std::size_t flashsvd_ffn_decode_p_floats(int r_d, int tokens, FlashsvdFfnDecodeKernel k) {
+  return (static_cast<std::size_t>(r_d) * flashsvd_ffn_decode_ldz(tokens, k) + 3) / 4 * 4;
+}
 
 struct FlashsvdFfnDecodeArgs {
   const __half* X = nullptr;      // [T][d_model]
@@ -37,13 +53,16 @@ struct FlashsvdFfnDecodeArgs {
   float* P = nullptr;             // workspace P^T [r_d][16], zero between launches
   unsigned* counters = nullptr;   // workspace [kFlashsvdFfnDecodeCounters], zero between launches
   int tokens = 0, d_model = 0, d_ff = 0, r_g = 0, r_u = 0, r_d = 0;
+  FlashsvdFfnDecodeKernel kernel = FlashsvdFfnDecodeKernel::v2;
+  int grid = 0;  // v3: what configure_flashsvd_ffn_decode returned
 };
 
 // Whether the decode kernel takes the shape (tokens 1..16, r_d <= kFlashsvdFfnDecodeMaxDownRank, the staged
 // tiles within the device's shared memory).
 bool flashsvd_ffn_decode_supported(const FlashsvdFfnDecodeArgs& shape);
-// Untimed, once per shape before the first launch (dynamic shared memory above 48 KiB).
-void configure_flashsvd_ffn_decode(const FlashsvdFfnDecodeArgs& shape);
+// Untimed, once per shape before the first launch (dynamic shared memory above 48 KiB); returns the grid
+// (v3: one block an SM, 0 where the device cannot hold it).
+int configure_flashsvd_ffn_decode(const FlashsvdFfnDecodeArgs& shape);
 void launch_flashsvd_ffn_decode(const FlashsvdFfnDecodeArgs& args, cudaStream_t stream);
 
 }  // namespace lrb::kernels

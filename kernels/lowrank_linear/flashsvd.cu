@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/common/cooperative_launch.cuh"
 #include "kernels/common/device_limits.cuh"
 #include "kernels/common/token_mma.cuh"
 
@@ -15,11 +16,17 @@ constexpr int kThreads = 256;
 struct Split {
   InSplit in;
   OutSplit out;
-  int shared_bytes() const { return std::max(in.shared_bytes(), out.shared_bytes()); }
+  bool both = false;  // v3: a block holds its input slice and its output rows at once
+  __host__ __device__ int in_bytes() const { return round_up(in.shared_bytes(), 16); }
+  int shared_bytes() const {
+    return both ? in_bytes() + out.shared_bytes() : std::max(in.shared_bytes(), out.shared_bytes());
+  }
 };
 
-Split split_of(int d_in, int d_out, int rank, int sms) {
-  return {in_split(rank, d_in, sms, kCoresidentBytes), out_split(d_out, rank, sms, kCoresidentBytes)};
+// Each role's tile within kCoresidentBytes: v2's two blocks an SM, v3's two roles in one block.
+Split split_of(int d_in, int d_out, int rank, int sms, FlashsvdDecodeKernel k) {
+  return {in_split(rank, d_in, sms, kCoresidentBytes), out_split(d_out, rank, sms, kCoresidentBytes),
+          k == FlashsvdDecodeKernel::v3};
 }
 
 __global__ void __launch_bounds__(kThreads) flashsvd_decode(FlashsvdDecodeArgs a, Split s) {
@@ -45,22 +52,81 @@ __global__ void __launch_bounds__(kThreads) flashsvd_decode(FlashsvdDecodeArgs a
   }
 }
 
-}  // namespace
-
-bool flashsvd_decode_supported(int tokens, int d_in, int d_out, int rank) {
-  if (tokens < 1 || tokens > kFlashsvdDecodeMaxTokens || d_in < 1 || d_out < 1 || rank < 1) return false;
-  return split_of(d_in, d_out, rank, device_sm_count()).shared_bytes() <= device_shared_limit();
+// v3: block b owns input items b, b + G, ... and output items b, b + G, ... (G = gridDim.x; one of each where
+// the splits fit the grid, the usual case). Shared memory: [input tile | output tile and staged Z].
+__global__ void __launch_bounds__(kThreads) flashsvd_decode_v3(FlashsvdDecodeArgs a, Split s) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  unsigned char* in_smem = smem;
+  unsigned char* out_smem = smem + s.in_bytes();
+  const int b = static_cast<int>(blockIdx.x), G = static_cast<int>(gridDim.x), T = a.tokens, ldz = T;
+  if (b < s.in.blocks) project_in_issue(a.Vt, a.rank, a.d_in, a.X, T, s.in, b, in_smem);
+  cp_async_commit();
+  if (b < s.out.blocks) out_prefetch(a.US, a.d_out, a.rank, s.out, b, out_smem);
+  cp_async_commit();
+  cp_async_wait_group<1>();  // the input slice has landed; the output rows keep coming
+  __syncthreads();
+  for (int item = b; item < s.in.blocks; item += G) {
+    if (item != b) {
+      __syncthreads();  // the previous item's tile and partials are read
+      project_in_issue(a.Vt, a.rank, a.d_in, a.X, T, s.in, item, in_smem);
+      cp_async_commit();
+      cp_async_wait_group<0>();
+      __syncthreads();
+    }
+    project_in_compute(a.rank, T, s.in, item, in_smem, a.Z, ldz);
+  }
+  arrive(a.counters);
+  wait_for(a.counters, G);
+  if (b < s.out.blocks) out_stage(a.Z, a.rank, T, s.out, out_smem, ldz);
+  // Every block has staged Z once the last one gets here: it leaves the workspace zero for the next launch.
+  if (last_to_stage(a.counters + 1, G)) {
+    zero_workspace(a.Z, static_cast<int>(flashsvd_decode_z_floats(a.rank, T, FlashsvdDecodeKernel::v3)));
+    if (threadIdx.x == 0) a.counters[0] = 0, a.counters[1] = 0;
+  }
+  for (int item = b; item < s.out.blocks; item += G) {
+    if (item != b) {
+      __syncthreads();  // the previous item's rows and partials are read
+      out_prefetch(a.US, a.d_out, a.rank, s.out, item, out_smem);
+    }
+    out_finish(a.d_out, T, s.out, item, out_smem, a.Y);
+  }
 }
 
-void configure_flashsvd_decode(int d_in, int d_out, int rank) {
-  const int bytes = split_of(d_in, d_out, rank, device_sm_count()).shared_bytes();
-  if (bytes > 48 * 1024) cudaFuncSetAttribute(flashsvd_decode, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+// v3's grid: every block resident at once (each waits for all), at most the larger phase's items.
+int v3_grid(const Split& s) {
+  int per_sm = 0;
+  if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, flashsvd_decode_v3, kThreads, s.shared_bytes()) !=
+      cudaSuccess)
+    return 0;
+  return std::min(per_sm * device_sm_count(), std::max(s.in.blocks, s.out.blocks));
+}
+
+}  // namespace
+
+bool flashsvd_decode_supported(int tokens, int d_in, int d_out, int rank, FlashsvdDecodeKernel k) {
+  if (tokens < 1 || tokens > kFlashsvdDecodeMaxTokens || d_in < 1 || d_out < 1 || rank < 1) return false;
+  return split_of(d_in, d_out, rank, device_sm_count(), k).shared_bytes() <= device_shared_limit();
+}
+
+int configure_flashsvd_decode(int d_in, int d_out, int rank, FlashsvdDecodeKernel k) {
+  const Split s = split_of(d_in, d_out, rank, device_sm_count(), k);
+  const int bytes = s.shared_bytes();
+  if (k == FlashsvdDecodeKernel::v2) {
+    if (bytes > 48 * 1024) cudaFuncSetAttribute(flashsvd_decode, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+    return s.in.blocks + s.out.blocks;
+  }
+  if (bytes > 48 * 1024) cudaFuncSetAttribute(flashsvd_decode_v3, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
+  return v3_grid(s);
 }
 
 void launch_flashsvd_decode(const FlashsvdDecodeArgs& args, cudaStream_t stream) {
   if (args.tokens == 0) return;
-  const Split s = split_of(args.d_in, args.d_out, args.rank, device_sm_count());
-  flashsvd_decode<<<s.in.blocks + s.out.blocks, kThreads, s.shared_bytes(), stream>>>(args, s);
+  const Split s = split_of(args.d_in, args.d_out, args.rank, device_sm_count(), args.kernel);
+  if (args.kernel == FlashsvdDecodeKernel::v2) {
+    flashsvd_decode<<<s.in.blocks + s.out.blocks, kThreads, s.shared_bytes(), stream>>>(args, s);
+    return;
+  }
+  launch_cooperative(flashsvd_decode_v3, args.grid, kThreads, s.shared_bytes(), stream, args, s);
 }
 
 }  // namespace lrb::kernels

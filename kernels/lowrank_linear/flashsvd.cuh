@@ -10,6 +10,12 @@
 //     shared memory as fp16 (two_gemm rounds its intermediate to fp16 too).
 // v2: every block copies its factor slice into shared memory (cp.async) first thing, so phase 2's bytes are
 // in flight while phase 1 runs; the mma reads shared memory only (docs/perf/flashsvd.md, decode v2).
+// v3: every block in both roles (docs/perf/flashsvd.md, decode v3): it issues its phase-1 slice (one cp.async
+// group), then its phase-2 rows (the next group), computes phase 1 as soon as the first group has landed, adds
+// and arrives, waits for every block, and finishes phase 2 from shared memory. Phase 1 completes after about
+// half the bytes instead of nearly all; every block waits for every other, so the grid is at most what the
+// device holds at once and is launched cooperative (the launch fails rather than deadlocks otherwise). Z^T is
+// T floats wide (v2: 16).
 // The last phase-2 block to stage Z zeroes it and resets the counters: each launch leaves the workspace as it
 // found it (graph replays need no memset node).
 #include <cuda_fp16.h>
@@ -19,6 +25,8 @@ namespace lrb::kernels {
 
 inline constexpr int kFlashsvdDecodeMaxTokens = 16;
 
+enum class FlashsvdDecodeKernel { v2, v3 };
+
 struct FlashsvdDecodeArgs {
   const __half* X = nullptr;   // [T][d_in]
   const __half* Vt = nullptr;  // [r][d_in]
@@ -27,17 +35,26 @@ struct FlashsvdDecodeArgs {
   float* Z = nullptr;          // workspace Z^T [r][16] fp32, zero between launches (zero it once before the first)
   unsigned* counters = nullptr;  // workspace [2], zero between launches
   int tokens = 0, d_in = 0, d_out = 0, rank = 0;
+  FlashsvdDecodeKernel kernel = FlashsvdDecodeKernel::v2;
+  int grid = 0;  // v3: the blocks configure_flashsvd_decode returned
 };
 
-// Workspace sizes for rank `rank` (Z^T is 16 tokens wide whatever the count).
-inline std::size_t flashsvd_decode_z_floats(int rank) { return static_cast<std::size_t>(kFlashsvdDecodeMaxTokens) * rank; }
+// Z^T's row length in floats (v2: 16 tokens whatever the count; v3: the token count).
+__host__ __device__ inline int flashsvd_decode_ldz(int tokens, FlashsvdDecodeKernel k) {
+  return k == FlashsvdDecodeKernel::v2 ? kFlashsvdDecodeMaxTokens : tokens;
+}
+// Workspace floats for rank `rank` (a multiple of 4: the kernel zeroes it by float4).
+__host__ __device__ inline std::size_t flashsvd_decode_z_floats(int rank, int tokens, FlashsvdDecodeKernel k) {
+  return (static_cast<std::size_t>(flashsvd_decode_ldz(tokens, k)) * rank + 3) / 4 * 4;
+}
 inline constexpr std::size_t kFlashsvdDecodeCounters = 2;
 
 // Whether the decode kernel takes the shape (tokens 1..16, every dimension >= 1; shared memory for Z within
 // the device's limit).
-bool flashsvd_decode_supported(int tokens, int d_in, int d_out, int rank);
-// Untimed, once per shape before the first launch (the kernel's dynamic shared memory above 48 KiB).
-void configure_flashsvd_decode(int d_in, int d_out, int rank);
+bool flashsvd_decode_supported(int tokens, int d_in, int d_out, int rank, FlashsvdDecodeKernel k);
+// Untimed, once per shape before the first launch (the kernel's dynamic shared memory above 48 KiB); returns
+// the grid (v3: the most blocks the device holds at once, at most the work items; v2: its phase blocks).
+int configure_flashsvd_decode(int d_in, int d_out, int rank, FlashsvdDecodeKernel k);
 void launch_flashsvd_decode(const FlashsvdDecodeArgs& args, cudaStream_t stream);
 
 }  // namespace lrb::kernels

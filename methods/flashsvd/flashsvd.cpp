@@ -33,6 +33,10 @@ class FlashsvdCpu final : public CpuLowrankFactorsMethod {
 
 LRBENCH_DECLARE_METHOD(lowrank_linear, "flashsvd",
                        {.description = "FlashSVD-style fused low-rank linear: the rank-r intermediate of each token "
-                                       "tile stays on chip (CUDA: one launch at T <= 16; CPU: 16-token tiles)"});
+                                       "tile stays on chip (CUDA: one launch at T <= 16; CPU: 16-token tiles)",
+                        .params = {{"decode_kernel", ParamType::string, "v2",
+                                    "CUDA path only: the decode kernel's version, v2 (one role a block) or v3 (both "
+                                    "roles a block, cooperative grid); docs/perf/flashsvd.md",
+                                    {}, {}, {"v2", "v3"}}}});
 LRBENCH_REGISTER_BACKEND("flashsvd", cpu, FlashsvdCpu);
 }  // namespace lrb

@@ -16,7 +16,8 @@ namespace kk = kernels;
 
 class FlashsvdCuda final : public CudaLowrankMethod {
  public:
-  explicit FlashsvdCuda(const Params&) {}
+  explicit FlashsvdCuda(const Params& p)
+      : kernel_(p.string("decode_kernel") == "v3" ? kk::FlashsvdDecodeKernel::v3 : kk::FlashsvdDecodeKernel::v2) {}
 
   Support can_run(const Point& point, Backend) const override {
     const long long tokens = point.params().integer("tokens");
@@ -29,24 +30,26 @@ class FlashsvdCuda final : public CudaLowrankMethod {
 
   void prepare(const Problem& problem, ExecContext& ctx) override {
     bind(problem, ctx);
-    if (!kk::flashsvd_decode_supported(p_->tokens, p_->d_in, p_->d_out, p_->rank))
+    if (!kk::flashsvd_decode_supported(p_->tokens, p_->d_in, p_->d_out, p_->rank, kernel_))
       throw std::runtime_error(fmt::format("flashsvd: the decode kernel does not take tokens {}, d_in {}, d_out {}, "
                                            "rank {} (shared memory for the staged intermediate)",
                                            p_->tokens, p_->d_in, p_->d_out, p_->rank));
     const cudaStream_t st = ctx_->stream();
     us_ = upload_half(p_->US, st);
     vt_ = upload_half(p_->Vt, st);
-    z_.allocate(kk::flashsvd_decode_z_floats(p_->rank));
+    z_.allocate(kk::flashsvd_decode_z_floats(p_->rank, p_->tokens, kernel_));
     counters_.allocate(kk::kFlashsvdDecodeCounters);
     z_.zero(st);  // the kernel leaves both as it found them
     counters_.zero(st);
-    kk::configure_flashsvd_decode(p_->d_in, p_->d_out, p_->rank);
+    grid_ = kk::configure_flashsvd_decode(p_->d_in, p_->d_out, p_->rank, kernel_);
+    if (grid_ < 1) throw std::runtime_error("flashsvd: no block of the v3 decode kernel fits an SM");
   }
   void run(ExecContext&) override {
     kk::FlashsvdDecodeArgs a;
     a.X = x_.data(), a.Vt = vt_.data(), a.US = us_.data(), a.Y = y_.data(), a.Z = z_.data();
     a.counters = counters_.data();
     a.tokens = p_->tokens, a.d_in = p_->d_in, a.d_out = p_->d_out, a.rank = p_->rank;
+    a.kernel = kernel_, a.grid = grid_;
     kk::launch_flashsvd_decode(a, ctx_->stream());
     LRB_CUDA_CHECK_LAUNCH();
   }
@@ -57,11 +60,16 @@ class FlashsvdCuda final : public CudaLowrankMethod {
     return {{{"rank_intermediate_in_l2", z_.bytes()}, {"arrival_counters", counters_.bytes()}}};
   }
   Footprint transient() const override { return workspace(); }
+  Json metrics() const override {
+    return {{"decode_kernel", kernel_ == kk::FlashsvdDecodeKernel::v3 ? "v3" : "v2"}, {"grid", grid_}};
+  }
 
  private:
   DeviceBuffer<__half> us_, vt_;
   DeviceBuffer<float> z_;
   DeviceBuffer<unsigned> counters_;
+  kk::FlashsvdDecodeKernel kernel_;
+  int grid_ = 0;
 };
 
 }  // namespace

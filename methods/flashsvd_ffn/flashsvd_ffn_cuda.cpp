@@ -17,7 +17,9 @@ namespace kk = kernels;
 
 class FlashsvdFfnCuda final : public CudaLowrankFfnMethod {
  public:
-  explicit FlashsvdFfnCuda(const Params&) {}
+  explicit FlashsvdFfnCuda(const Params& p) {
+    a_.kernel = p.string("decode_kernel") == "v3" ? kk::FlashsvdFfnDecodeKernel::v3 : kk::FlashsvdFfnDecodeKernel::v2;
+  }
 
   Support can_run(const Point& point, Backend) const override {
     const long long tokens = point.params().integer("tokens");
@@ -35,10 +37,10 @@ class FlashsvdFfnCuda final : public CudaLowrankFfnMethod {
     a_.tokens = p.tokens, a_.d_model = p.d_model, a_.d_ff = p.d_ff;
     a_.r_g = p.rank(G), a_.r_u = p.rank(U), a_.r_d = p.rank(D);
     if (!kk::flashsvd_ffn_decode_supported(a_))
-      throw std::runtime_error(fmt::format("flashsvd_ffn: the decode kernel does not take tokens {}, d_model {}, "
+      throw std::runtime_error(fmt::format("flashsvd_ffn: the decode kernel {} does not take tokens {}, d_model {}, "
                                            "d_ff {}, ranks {}/{}/{} (down's rank at most {}: P is held in registers; shared memory for "
-                                           "the staged factors)",
-                                           p.tokens, p.d_model, p.d_ff, a_.r_g, a_.r_u, a_.r_d,
+                                           "the staged factors; v3: two ring stages beside the A and C tiles)",
+                                           kernel_label(), p.tokens, p.d_model, p.d_ff, a_.r_g, a_.r_u, a_.r_d,
                                            kk::kFlashsvdFfnDecodeMaxDownRank));
     const cudaStream_t st = ctx_->stream();
     MatrixH packed(a_.r_g + a_.r_u, p.d_model);
@@ -47,11 +49,12 @@ class FlashsvdFfnCuda final : public CudaLowrankFfnMethod {
     vt_gu_ = upload_half(packed, st);
     us_g_ = upload_half(p.m[G].US, st), us_u_ = upload_half(p.m[U].US, st);
     vt_d_ = upload_half(p.m[D].Vt, st), us_d_ = upload_half(p.m[D].US, st);
-    z_.allocate(kk::flashsvd_ffn_decode_z_floats(a_.r_g, a_.r_u));
-    p_ws_.allocate(kk::flashsvd_ffn_decode_p_floats(a_.r_d));
+    z_.allocate(kk::flashsvd_ffn_decode_z_floats(a_.r_g, a_.r_u, p.tokens, a_.kernel));
+    p_ws_.allocate(kk::flashsvd_ffn_decode_p_floats(a_.r_d, p.tokens, a_.kernel));
     counters_.allocate(kk::kFlashsvdFfnDecodeCounters);
     z_.zero(st), p_ws_.zero(st), counters_.zero(st);  // the kernel leaves them as it found them
-    kk::configure_flashsvd_ffn_decode(a_);
+    a_.grid = kk::configure_flashsvd_ffn_decode(a_);
+    if (a_.grid < 1) throw std::runtime_error("flashsvd_ffn: no block of the v3 decode kernel fits an SM");
     a_.X = x_.data(), a_.Vt_gu = vt_gu_.data(), a_.US_g = us_g_.data(), a_.US_u = us_u_.data();
     a_.Vt_d = vt_d_.data(), a_.US_d = us_d_.data(), a_.Y = y_.data();
     a_.Z = z_.data(), a_.P = p_ws_.data(), a_.counters = counters_.data();
@@ -71,8 +74,10 @@ class FlashsvdFfnCuda final : public CudaLowrankFfnMethod {
              {"arrival_counters", counters_.bytes()}}};
   }
   Footprint transient() const override { return workspace(); }
+  Json metrics() const override { return {{"decode_kernel", kernel_label()}, {"grid", a_.grid}}; }
 
  private:
+  const char* kernel_label() const { return a_.kernel == kk::FlashsvdFfnDecodeKernel::v3 ? "v3" : "v2"; }
   kk::FlashsvdFfnDecodeArgs a_;
   DeviceBuffer<__half> vt_gu_, us_g_, us_u_, vt_d_, us_d_;
   DeviceBuffer<float> z_, p_ws_;

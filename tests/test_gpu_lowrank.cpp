@@ -1,0 +1,115 @@
+// lowrank_linear / lowrank_ffn on the GPU beyond the registry's conformance (which runs each method's default
+// params): flashsvd's decode kernel v3 (both roles a block, cooperative grid; docs/perf/flashsvd.md) on the
+// conformance shapes it takes and on Llama-2-7B sizes, including a split whose input items outnumber the grid
+// (blocks loop over items), against the FP64 reference (the correctness pass), the CPU path and decode v2;
+// replays agree with the first run (the kernel leaves its workspace zero); its workspace is T floats a rank
+// row. Without a GPU each test skips.
+#include <gtest/gtest.h>
+
+#include "harness/check.hpp"
+#include "harness/measurement.hpp"
+#include "tests/support/gpu.hpp"
+#include "tests/support/method_check.hpp"
+
+namespace lrb::test {
+namespace {
+
+struct LinearCase {
+  const char* name;
+  Json values;
+};
+void PrintTo(const LinearCase& c, std::ostream* os) { *os << c.name; }
+
+std::vector<LinearCase> linear_cases() {
+  return {
+      {"r1_t1_odd", {{"d_in", 37}, {"d_out", 23}, {"rank", 1}, {"tokens", 1}}},
+      {"energy_t7", {{"d_in", 64}, {"d_out", 17}, {"energy", 0.9}, {"tokens", 7}}},
+      {"r40_t12", {{"d_in", 300}, {"d_out", 130}, {"rank", 40}, {"tokens", 12}}},
+      {"r70_t16", {{"d_in", 1024}, {"d_out", 96}, {"rank", 70}, {"tokens", 16}}},
+      {"r600_t9", {{"d_in", 2056}, {"d_out", 2100}, {"rank", 600}, {"tokens", 9}}},
+      {"llama_r64_t1", {{"d_in", 4096}, {"d_out", 4096}, {"rank", 64}, {"tokens", 1}}},
+      {"llama_r1024_t16", {{"d_in", 4096}, {"d_out", 4096}, {"rank", 1024}, {"tokens", 16}}},
+      // 1024 rows x 16384 columns: the input tile is cut to short slices, ~380 items for ~132 blocks.
+      {"loop_items_r1024_t5", {{"d_in", 16384}, {"d_out", 512}, {"rank", 1024}, {"tokens", 5}}},
+  };
+}
+
+// decode v3 of `method` on `values`: passes the correctness pass, agrees with the CPU path and with v2
+// within `tol`, and three more launches give the first one's output (a dirty workspace would add the previous
+// Z or P into the next).
+void expect_v3_agrees(const char* family, const char* method, const Json& values, double tol) {
+  const MethodRun v3 = check_method(family, method, values, {{"decode_kernel", "v3"}}, Backend::cuda);
+  const MethodRun v2 = check_method(family, method, values, {{"decode_kernel", "v2"}}, Backend::cuda);
+  const MethodRun cpu = check_method(family, method, values, Json::object(), Backend::cpu);
+  ASSERT_TRUE(v3.support.ok) << v3.support.reason;
+  ASSERT_FALSE(v3.check.failure) << *v3.check.failure;
+  ASSERT_FALSE(v2.check.failure) << *v2.check.failure;
+  ASSERT_FALSE(cpu.check.failure) << *cpu.check.failure;
+  const MatrixF& y3 = v3.check.outputs.at(0).values;
+  EXPECT_LT(rel_diff(y3, cpu.check.outputs.at(0).values), tol);
+  EXPECT_LT(rel_diff(y3, v2.check.outputs.at(0).values), tol);
+  for (int i = 0; i < 3; ++i) v3.method->run(*v3.ctx);
+  v3.ctx->synchronize();
+  const auto again = download_outputs(*v3.method, *v3.ctx);
+  EXPECT_LT(rel_diff(again.at(0).values, y3), tol / 2) << "after three more launches";
+  EXPECT_EQ(v3.method->metrics().value("decode_kernel", ""), "v3");
+  EXPECT_GE(v3.method->metrics().value("grid", 0), 1);
+}
+
+class FlashsvdDecodeV3 : public ::testing::TestWithParam<LinearCase> {};
+
+TEST_P(FlashsvdDecodeV3, MatchesTheReferenceTheCpuPathAndV2AndReplaysAlike) {
+  REQUIRE_GPU();
+  expect_v3_agrees("lowrank_linear", "flashsvd", GetParam().values, 2e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, FlashsvdDecodeV3, ::testing::ValuesIn(linear_cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(FlashsvdDecodeV3Memory, TheWorkspaceIsTFloatsARankRow) {
+  REQUIRE_GPU();
+  const Json values = {{"d_in", 512}, {"d_out", 256}, {"rank", 32}, {"tokens", 3}};
+  const MethodRun v3 = check_method("lowrank_linear", "flashsvd", values, {{"decode_kernel", "v3"}}, Backend::cuda);
+  ASSERT_FALSE(v3.check.failure) << *v3.check.failure;
+  const Json mem = make_measurement(*v3.ctx)->memory(*v3.method);
+  // Z^T [32][3] fp32 (96 floats, already a multiple of 4) and two u32 counters.
+  EXPECT_EQ(mem["workspace_bytes"].get<std::int64_t>(), 96 * 4 + 2 * 4) << mem.dump();
+}
+
+// flashsvd_ffn's decode v3: the conformance shapes with T <= 16 (d_ff not a multiple of 8, a block with one
+// d_ff tile and one ring stage, unequal ranks, a down rank over several m-tiles a warp), a real model's widths
+// and Llama-2-7B's FFN at ranks 64 and 256 (five and six d_ff tiles a block, a ring of five stages).
+std::vector<LinearCase> ffn_cases() {
+  return {
+      {"r1_t1_odd", {{"d_model", 40}, {"d_ff", 100}, {"rank", 1}, {"tokens", 1}}},
+      {"unequal_t12", {{"d_model", 300}, {"d_ff", 333}, {"rank_gate", 20}, {"rank_up", 37}, {"rank_down", 11}, {"tokens", 12}}},
+      {"energy_t7", {{"d_model", 48}, {"d_ff", 136}, {"energy", 0.9}, {"tokens", 7}}},
+      {"wide_t11", {{"d_model", 320}, {"d_ff", 4500}, {"rank_gate", 150}, {"rank_up", 170}, {"rank_down", 300}, {"tokens", 11}}},
+      {"smollm_t16", {{"model", "smollm-135m"}, {"rank", 64}, {"tokens", 16}}},
+      {"llama_r64_t1", {{"model", "llama2-7b"}, {"rank", 64}, {"tokens", 1}}},
+      {"llama_r256_t16", {{"model", "llama2-7b"}, {"rank", 256}, {"tokens", 16}}},
+  };
+}
+
+class FlashsvdFfnDecodeV3 : public ::testing::TestWithParam<LinearCase> {};
+
+TEST_P(FlashsvdFfnDecodeV3, MatchesTheReferenceTheCpuPathAndV2AndReplaysAlike) {
+  REQUIRE_GPU();
+  expect_v3_agrees("lowrank_ffn", "flashsvd_ffn", GetParam().values, 5e-3);
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, FlashsvdFfnDecodeV3, ::testing::ValuesIn(ffn_cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(FlashsvdFfnDecodeV3Memory, WorkspacesAreTFloatsARankRow) {
+  REQUIRE_GPU();
+  const Json values = {{"d_model", 300}, {"d_ff", 333}, {"rank_gate", 20}, {"rank_up", 37}, {"rank_down", 11}, {"tokens", 1}};
+  const MethodRun v3 = check_method("lowrank_ffn", "flashsvd_ffn", values, {{"decode_kernel", "v3"}}, Backend::cuda);
+  ASSERT_FALSE(v3.check.failure) << *v3.check.failure;
+  const Json mem = make_measurement(*v3.ctx)->memory(*v3.method);
+  // Z^T [57][1] -> 60 floats, P^T [11][1] -> 12 floats, four u32 counters.
+  EXPECT_EQ(mem["workspace_bytes"].get<std::int64_t>(), (60 + 12) * 4 + 4 * 4) << mem.dump();
+}
+
+}  // namespace
+}  // namespace lrb::test
