@@ -3,7 +3,8 @@
 // conformance shapes it takes and on Llama-2-7B sizes, including a split whose input items outnumber the grid
 // (blocks loop over items), against the FP64 reference (the correctness pass), the CPU path and decode v2;
 // replays agree with the first run (the kernel leaves its workspace zero); its workspace is T floats a rank
-// row. Without a GPU each test skips.
+// row; flashsvd_ffn's prefill path against the reference and the CPU path, and its transient bytes. Without
+// a GPU each test skips.
 #include <gtest/gtest.h>
 
 #include "harness/check.hpp"
@@ -109,6 +110,53 @@ TEST(FlashsvdFfnDecodeV3Memory, WorkspacesAreTFloatsARankRow) {
   const Json mem = make_measurement(*v3.ctx)->memory(*v3.method);
   // Z^T [57][1] -> 60 floats, P^T [11][1] -> 12 floats, four u32 counters.
   EXPECT_EQ(mem["workspace_bytes"].get<std::int64_t>(), (60 + 12) * 4 + 4 * 4) << mem.dump();
+}
+
+// flashsvd_ffn's prefill path (T > 16, ranks <= 256): a partial token tile, d_ff not a multiple of the
+// 32-row step, unequal and odd ranks (the unaligned staging path), a real model, Llama-2-7B at ranks 64 and 256
+// with several d_ff splits a token tile; against the reference (the correctness pass) and the CPU path.
+std::vector<LinearCase> ffn_prefill_cases() {
+  return {
+      {"odd_t33", {{"d_model", 64}, {"d_ff", 72}, {"rank_gate", 5}, {"rank_up", 9}, {"rank_down", 3}, {"tokens", 33}}},
+      {"unequal_t100", {{"d_model", 300}, {"d_ff", 333}, {"rank_gate", 20}, {"rank_up", 37}, {"rank_down", 11}, {"tokens", 100}}},
+      {"smollm_t17", {{"model", "smollm-135m"}, {"rank", 64}, {"tokens", 17}}},
+      {"llama_r64_t128", {{"model", "llama2-7b"}, {"rank", 64}, {"tokens", 128}}},
+      {"llama_r256_t200", {{"model", "llama2-7b"}, {"rank", 256}, {"tokens", 200}}},
+  };
+}
+
+class FlashsvdFfnPrefill : public ::testing::TestWithParam<LinearCase> {};
+
+TEST_P(FlashsvdFfnPrefill, MatchesTheReferenceAndTheCpuPath) {
+  REQUIRE_GPU();
+  const Json& values = GetParam().values;
+  const MethodRun gpu = check_method("lowrank_ffn", "flashsvd_ffn", values, Json::object(), Backend::cuda);
+  const MethodRun cpu = check_method("lowrank_ffn", "flashsvd_ffn", values, Json::object(), Backend::cpu);
+  ASSERT_TRUE(gpu.support.ok) << gpu.support.reason;
+  ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure;
+  ASSERT_FALSE(cpu.check.failure) << *cpu.check.failure;
+  EXPECT_LT(rel_diff(gpu.check.outputs.at(0).values, cpu.check.outputs.at(0).values), 5e-3);
+  EXPECT_EQ(gpu.method->metrics().value("kernel", ""), "prefill_v1");
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, FlashsvdFfnPrefill, ::testing::ValuesIn(ffn_prefill_cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// The measured transient bytes are Z, P and P's fp16 copy, far below unfused_lowrank's [T, d_ff] pair.
+TEST(FlashsvdFfnPrefillMemory, HoldsTheRankIntermediatesOnlyNotTxDff) {
+  REQUIRE_GPU();
+  const Json values = {{"d_model", 300}, {"d_ff", 2000}, {"rank", 40}, {"tokens", 256}};
+  const MethodRun fused = check_method("lowrank_ffn", "flashsvd_ffn", values, Json::object(), Backend::cuda);
+  const MethodRun unfused = check_method("lowrank_ffn", "unfused_lowrank", values, Json::object(), Backend::cuda);
+  ASSERT_FALSE(fused.check.failure) << *fused.check.failure;
+  ASSERT_FALSE(unfused.check.failure) << *unfused.check.failure;
+  const Json mf = make_measurement(*fused.ctx)->memory(*fused.method);
+  const Json mu = make_measurement(*unfused.ctx)->memory(*unfused.method);
+  // Z [256][80] fp16 + P [256][40] fp32 + P16 [256][40] fp16 (stream-ordered allocations may round up).
+  const std::int64_t analytic = 256 * 80 * 2 + 256 * 40 * 4 + 256 * 40 * 2;
+  EXPECT_GE(mf["transient_bytes"].get<std::int64_t>(), analytic) << mf.dump();
+  EXPECT_LT(mf["transient_bytes"].get<std::int64_t>(), 2 * analytic) << mf.dump();
+  EXPECT_LT(mf["transient_bytes"].get<std::int64_t>() * 5, mu["transient_bytes"].get<std::int64_t>()) << mu.dump();
 }
 
 }  // namespace

@@ -57,7 +57,8 @@ class FlashsvdFfnCpu final : public CpuLowrankFfnFactorsMethod {
 LRBENCH_DECLARE_METHOD(lowrank_ffn, "flashsvd_ffn",
                        {.description = "FlashSVD-style fused low-rank SwiGLU FFN: gate and up expansions, SiLU, product "
                                        "and down's input factor tile by tile over d_ff; never materializes [T, d_ff] "
-                                       "(CUDA: one launch at T <= 16; CPU: d_ff tiles)",
+                                       "(CUDA: one launch at T <= 16; prefill: a fused middle between two GEMMs, ranks <= 256; CPU: d_ff "
+                                       "tiles)",
                         .params = {{"decode_kernel", ParamType::string, "v2",
                                     "CUDA path only: the decode kernel's version, v2 (one role a block) or v3 (all "
                                     "roles a block, cooperative grid, phase B's tiles through a cp.async ring; shapes "
