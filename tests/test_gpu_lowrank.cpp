@@ -3,8 +3,8 @@
 // conformance shapes it takes and on Llama-2-7B sizes, including a split whose input items outnumber the grid
 // (blocks loop over items), against the FP64 reference (the correctness pass), the CPU path and decode v2;
 // replays agree with the first run (the kernel leaves its workspace zero); its workspace is T floats a rank
-// row; flashsvd_ffn's prefill path against the reference and the CPU path, and its transient bytes. Without
-// a GPU each test skips.
+// row; both prefill paths (flashsvd's cluster kernel, flashsvd_ffn's fused middle) against the reference and
+// the CPU path, and the FFN's transient bytes. Without a GPU each test skips.
 #include <gtest/gtest.h>
 
 #include "harness/check.hpp"
@@ -112,6 +112,42 @@ TEST(FlashsvdFfnDecodeV3Memory, WorkspacesAreTFloatsARankRow) {
   EXPECT_EQ(mem["workspace_bytes"].get<std::int64_t>(), (60 + 12) * 4 + 4 * 4) << mem.dump();
 }
 
+// flashsvd's prefill kernel (T > 16, ranks <= 1024, Z shared over a cluster's distributed shared memory): a
+// rank below one 8-wide n-tile a CTA, an odd d_out (unpaired stores), a partial token tile, d_in not a multiple
+// of the 64-wide K step, a real model's projection, Llama-2-7B's q at ranks 256 and 1024.
+std::vector<LinearCase> linear_prefill_cases() {
+  return {
+      {"r5_t33", {{"d_in", 40}, {"d_out", 72}, {"rank", 5}, {"tokens", 33}}},
+      {"odd_dout_t40", {{"d_in", 100}, {"d_out", 23}, {"rank", 7}, {"tokens", 40}}},
+      {"r70_t100", {{"d_in", 1000}, {"d_out", 300}, {"rank", 70}, {"tokens", 100}}},
+      {"smollm_down_t33", {{"model", "smollm-135m"}, {"projection", "down"}, {"rank", 64}, {"tokens", 33}}},
+      {"llama_r256_t300", {{"d_in", 4096}, {"d_out", 4096}, {"rank", 256}, {"tokens", 300}}},
+      {"llama_r1024_t128", {{"d_in", 4096}, {"d_out", 4096}, {"rank", 1024}, {"tokens", 128}}},
+  };
+}
+
+// `method` on the CUDA path at a prefill shape: the correctness pass, the CPU path within `tol`, the kernel
+// `kernel` named in its metrics.
+void expect_prefill_agrees(const char* family, const char* method, const Json& values, double tol, const char* kernel) {
+  const MethodRun gpu = check_method(family, method, values, Json::object(), Backend::cuda);
+  const MethodRun cpu = check_method(family, method, values, Json::object(), Backend::cpu);
+  ASSERT_TRUE(gpu.support.ok) << gpu.support.reason;
+  ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure;
+  ASSERT_FALSE(cpu.check.failure) << *cpu.check.failure;
+  EXPECT_LT(rel_diff(gpu.check.outputs.at(0).values, cpu.check.outputs.at(0).values), tol);
+  EXPECT_EQ(gpu.method->metrics().value("kernel", ""), kernel);
+}
+
+class FlashsvdPrefill : public ::testing::TestWithParam<LinearCase> {};
+
+TEST_P(FlashsvdPrefill, MatchesTheReferenceAndTheCpuPath) {
+  REQUIRE_GPU();
+  expect_prefill_agrees("lowrank_linear", "flashsvd", GetParam().values, 2e-3, "prefill_cluster_v1");
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpu, FlashsvdPrefill, ::testing::ValuesIn(linear_prefill_cases()),
+                         [](const auto& info) { return std::string(info.param.name); });
+
 // flashsvd_ffn's prefill path (T > 16, ranks <= 256): a partial token tile, d_ff not a multiple of the
 // 32-row step, unequal and odd ranks (the unaligned staging path), a real model, Llama-2-7B at ranks 64 and 256
 // with several d_ff splits a token tile; against the reference (the correctness pass) and the CPU path.
@@ -129,14 +165,7 @@ class FlashsvdFfnPrefill : public ::testing::TestWithParam<LinearCase> {};
 
 TEST_P(FlashsvdFfnPrefill, MatchesTheReferenceAndTheCpuPath) {
   REQUIRE_GPU();
-  const Json& values = GetParam().values;
-  const MethodRun gpu = check_method("lowrank_ffn", "flashsvd_ffn", values, Json::object(), Backend::cuda);
-  const MethodRun cpu = check_method("lowrank_ffn", "flashsvd_ffn", values, Json::object(), Backend::cpu);
-  ASSERT_TRUE(gpu.support.ok) << gpu.support.reason;
-  ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure;
-  ASSERT_FALSE(cpu.check.failure) << *cpu.check.failure;
-  EXPECT_LT(rel_diff(gpu.check.outputs.at(0).values, cpu.check.outputs.at(0).values), 5e-3);
-  EXPECT_EQ(gpu.method->metrics().value("kernel", ""), "prefill_v1");
+  expect_prefill_agrees("lowrank_ffn", "flashsvd_ffn", GetParam().values, 5e-3, "prefill_v1");
 }
 
 INSTANTIATE_TEST_SUITE_P(Gpu, FlashsvdFfnPrefill, ::testing::ValuesIn(ffn_prefill_cases()),

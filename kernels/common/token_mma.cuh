@@ -166,6 +166,26 @@ __device__ __forceinline__ void warp_tile_shared(const __half* As, int lda, cons
   }
 }
 
+// One warp, general N (the prefill kernels): acc[j] += A[16 rows][0, k1) B[n0 + 8 j .. + 8][0, k1)^T for j < n
+// (<= kN): A row-major in shared memory by ldmatrix (lda a multiple of 8), B stored [n][k] row-major in shared
+// memory read by 32-bit loads (ldb even); k1 a multiple of 16.
+template <int kN>
+__device__ __forceinline__ void mma_rows_nk(const __half* As, int lda, const __half* Bs, int ldb, int n0, int n, int k1,
+                                            float (&acc)[kN][4], int lane) {
+  const int grp = lane / 4, tig = lane % 4;
+  for (int k = 0; k < k1; k += 16) {
+    std::uint32_t f[4];
+    load_a_16x16(f, As + k, lda, lane);
+#pragma unroll
+    for (int j = 0; j < kN; ++j) {
+      if (j >= n) break;
+      const __half* bp = Bs + (n0 + 8 * j + grp) * ldb + k + 2 * tig;
+      mma_16816(acc[j], f[0], f[1], f[2], f[3], *reinterpret_cast<const std::uint32_t*>(bp),
+                *reinterpret_cast<const std::uint32_t*>(bp + 8));
+    }
+  }
+}
+
 // A warp's accumulators into its [16 rows][16 tokens] fp32 slot of `red` (unused n-tiles stored as zeros).
 __device__ __forceinline__ void store_partial(const float (&acc)[2][4], float* red, int warp, int lane) {
   float* mine = red + warp * kTileRows * kTokens;

@@ -48,23 +48,6 @@ __device__ __forceinline__ void issue_stage(const FlashsvdFfnPrefillArgs& a, con
   stage_rows_async(a.Vt_d, a.d_ff, a.r_d, a.d_ff, 0, f0, s.rd_pad, kBF, sv, kLdv);
 }
 
-// acc[j] += A[16 rows of As][k0..k1) B[rows n0 + 8 j ..][k0..k1)^T, As by ldmatrix, B ([n][k] row-major) by
-// 32-bit loads; two n-tiles.
-__device__ __forceinline__ void tile_16x16(const __half* As, int lda, const __half* Bs, int ldb, int n0, int k1,
-                                           float (&acc)[2][4], int lane) {
-  const int grp = lane / 4, tig = lane % 4;
-  for (int k = 0; k < k1; k += 16) {
-    std::uint32_t f[4];
-    load_a_16x16(f, As + k, lda, lane);
-#pragma unroll
-    for (int j = 0; j < 2; ++j) {
-      const __half* bp = Bs + (n0 + 8 * j + grp) * ldb + k + 2 * tig;
-      mma_16816(acc[j], f[0], f[1], f[2], f[3], *reinterpret_cast<const std::uint32_t*>(bp),
-                *reinterpret_cast<const std::uint32_t*>(bp + 8));
-    }
-  }
-}
-
 __device__ __forceinline__ float silu_gate(float g, float u) { return g / (1.0f + expf(-g)) * u; }
 
 // kNt: P's n-tiles (8 ranks each) a warp: warps 0-3 own ranks [0, rd_pad / 2), warps 4-7 the rest.
@@ -102,8 +85,8 @@ __global__ void __launch_bounds__(kThreads, 1) flashsvd_ffn_prefill(FlashsvdFfnP
     // g and u for 16 tokens x 16 d_ff rows: the same accumulator layout, so h is formed in registers. Rows
     // past T or d_ff and ranks past r are zero in shared memory: g = u = 0 there and h = 0.
     float g[2][4] = {}, u[2][4] = {};
-    tile_16x16(zg + m0 * s.ldg(), s.ldg(), sg, s.ldg(), f_col, s.rg_pad, g, lane);
-    tile_16x16(zu + m0 * s.ldu(), s.ldu(), su, s.ldu(), f_col, s.ru_pad, u, lane);
+    mma_rows_nk<2>(zg + m0 * s.ldg(), s.ldg(), sg, s.ldg(), f_col, 2, s.rg_pad, g, lane);
+    mma_rows_nk<2>(zu + m0 * s.ldu(), s.ldu(), su, s.ldu(), f_col, 2, s.ru_pad, u, lane);
 #pragma unroll
     for (int j = 0; j < 2; ++j) {
       const int col = f_col + 8 * j + 2 * tig;
@@ -114,19 +97,7 @@ __global__ void __launch_bounds__(kThreads, 1) flashsvd_ffn_prefill(FlashsvdFfnP
     }
     __syncthreads();
     // P[16 tokens][the warp's ranks] += h[16 tokens][32] Vt_d[ranks][32]^T.
-#pragma unroll
-    for (int k = 0; k < kBF; k += 16) {
-      std::uint32_t f[4];
-      load_a_16x16(f, hs + m0 * kLdh + k, kLdh, lane);
-#pragma unroll
-      for (int j = 0; j < kNt; ++j) {
-        const int col = c0 + 8 * j;
-        if (col >= c1) break;
-        const __half* bp = sv + (col + grp) * kLdv + k + 2 * tig;
-        mma_16816(pacc[j], f[0], f[1], f[2], f[3], *reinterpret_cast<const std::uint32_t*>(bp),
-                  *reinterpret_cast<const std::uint32_t*>(bp + 8));
-      }
-    }
+    mma_rows_nk<kNt>(hs + m0 * kLdh, kLdh, sv, kLdv, c0, (c1 - c0) / 8, kBF, pacc, lane);
     __syncthreads();  // every warp is done with stage i and with h: refill
     if (i + 2 < n) issue_stage(a, s, (step_begin + i + 2) * kBF, stages + (i % 2) * s.stage_halfs());
     cp_async_commit();

@@ -1,12 +1,14 @@
 // flashsvd, CUDA path. T <= 16 (decode): one launch of kernels/lowrank_linear/flashsvd.cu, Z = X Vt^T reduced
-// in a small fp32 workspace in L2 and consumed by the same launch. T > 16 (prefill: Z tiles shared across a
-// thread-block cluster) is not built yet: such points are refused with that reason.
+// in a small fp32 workspace in L2 and consumed by the same launch. T > 16 (prefill, ranks <= 1024): one launch
+// of kernels/lowrank_linear/flashsvd_prefill.cu, each token tile's Z shared across a thread-block cluster's
+// distributed shared memory; no workspace.
 #include <stdexcept>
 
 #include <fmt/format.h>
 
 #include "harness/registry.hpp"
 #include "kernels/lowrank_linear/flashsvd.cuh"
+#include "kernels/lowrank_linear/flashsvd_prefill.cuh"
 #include "workloads/lowrank_linear/device_data.hpp"
 
 namespace lrb::cuda {
@@ -20,23 +22,31 @@ class FlashsvdCuda final : public CudaLowrankMethod {
       : kernel_(p.string("decode_kernel") == "v3" ? kk::FlashsvdDecodeKernel::v3 : kk::FlashsvdDecodeKernel::v2) {}
 
   Support can_run(const Point& point, Backend) const override {
-    const long long tokens = point.params().integer("tokens");
-    if (tokens > kk::kFlashsvdDecodeMaxTokens)
-      return Support::no(fmt::format("flashsvd's CUDA path has its decode kernel only (tokens <= {}); the prefill "
-                                     "kernel is not built yet (tokens = {})",
-                                     kk::kFlashsvdDecodeMaxTokens, tokens));
+    const Params pp = point.params();
+    if (pp.integer("tokens") > kk::kFlashsvdDecodeMaxTokens && pp.has("rank") &&
+        pp.integer("rank") > kk::kFlashsvdPrefillMaxRank)
+      return Support::no(fmt::format("flashsvd's prefill kernel (tokens > {}) takes ranks up to {} (rank = {})",
+                                     kk::kFlashsvdDecodeMaxTokens, kk::kFlashsvdPrefillMaxRank, pp.integer("rank")));
     return Support::yes();
   }
 
   void prepare(const Problem& problem, ExecContext& ctx) override {
     bind(problem, ctx);
+    const cudaStream_t st = ctx_->stream();
+    us_ = upload_half(p_->US, st);
+    vt_ = upload_half(p_->Vt, st);
+    prefill_ = p_->tokens > kk::kFlashsvdDecodeMaxTokens;
+    if (prefill_) {
+      if (!kk::flashsvd_prefill_supported(p_->d_in, p_->d_out, p_->rank))
+        throw std::runtime_error(fmt::format("flashsvd: the prefill kernel takes ranks up to {} (rank {})",
+                                             kk::kFlashsvdPrefillMaxRank, p_->rank));
+      kk::configure_flashsvd_prefill(p_->d_in, p_->d_out, p_->rank);
+      return;
+    }
     if (!kk::flashsvd_decode_supported(p_->tokens, p_->d_in, p_->d_out, p_->rank, kernel_))
       throw std::runtime_error(fmt::format("flashsvd: the decode kernel does not take tokens {}, d_in {}, d_out {}, "
                                            "rank {} (shared memory for the staged intermediate)",
                                            p_->tokens, p_->d_in, p_->d_out, p_->rank));
-    const cudaStream_t st = ctx_->stream();
-    us_ = upload_half(p_->US, st);
-    vt_ = upload_half(p_->Vt, st);
     z_.allocate(kk::flashsvd_decode_z_floats(p_->rank, p_->tokens, kernel_));
     counters_.allocate(kk::kFlashsvdDecodeCounters);
     z_.zero(st);  // the kernel leaves both as it found them
@@ -45,6 +55,14 @@ class FlashsvdCuda final : public CudaLowrankMethod {
     if (grid_ < 1) throw std::runtime_error("flashsvd: no block of the v3 decode kernel fits an SM");
   }
   void run(ExecContext&) override {
+    if (prefill_) {
+      kk::FlashsvdPrefillArgs a;
+      a.X = x_.data(), a.Vt = vt_.data(), a.US = us_.data(), a.Y = y_.data();
+      a.tokens = p_->tokens, a.d_in = p_->d_in, a.d_out = p_->d_out, a.rank = p_->rank;
+      kk::launch_flashsvd_prefill(a, ctx_->stream());
+      LRB_CUDA_CHECK_LAUNCH();
+      return;
+    }
     kk::FlashsvdDecodeArgs a;
     a.X = x_.data(), a.Vt = vt_.data(), a.US = us_.data(), a.Y = y_.data(), a.Z = z_.data();
     a.counters = counters_.data();
@@ -57,10 +75,12 @@ class FlashsvdCuda final : public CudaLowrankMethod {
   // Z^T lives in a resident workspace (allocated once, left zero by each launch): the memory pass charges it
   // to the run's transient bytes, as two_gemm's per-run intermediate is charged.
   Footprint workspace() const override {
+    if (prefill_) return {};  // Z lives in the clusters' shared memory only
     return {{{"rank_intermediate_in_l2", z_.bytes()}, {"arrival_counters", counters_.bytes()}}};
   }
   Footprint transient() const override { return workspace(); }
   Json metrics() const override {
+    if (prefill_) return {{"kernel", "prefill_cluster_v1"}};
     return {{"decode_kernel", kernel_ == kk::FlashsvdDecodeKernel::v3 ? "v3" : "v2"}, {"grid", grid_}};
   }
 
@@ -70,6 +90,7 @@ class FlashsvdCuda final : public CudaLowrankMethod {
   DeviceBuffer<unsigned> counters_;
   kk::FlashsvdDecodeKernel kernel_;
   int grid_ = 0;
+  bool prefill_ = false;
 };
 
 }  // namespace

@@ -1,0 +1,30 @@
+#pragma once
+// flashsvd, prefill form (T > 16; docs/perf/flashsvd.md, prefill v1): Y = (X Vt^T) US^T with the rank-r
+// intermediate shared across a thread-block cluster instead of written to memory or recomputed. A cluster of
+// 8 CTAs owns a tile of 64 tokens: CTA c computes Z's rank columns [c r / 8, (c + 1) r / 8) for those tokens
+// (K = d_in, tensor cores, X and Vt tiles double-buffered by cp.async), leaves them in its shared memory as
+// fp16, and after a cluster barrier every CTA copies the whole Z [64 x r] from its peers' shared memory
+// (distributed shared memory); then CTA c streams US for the output column tiles c, c + 8, ... and writes
+// Y. Nothing of Z is recomputed and nothing of it reaches global memory. Ranks up to 1024.
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+namespace lrb::kernels {
+
+inline constexpr int kFlashsvdPrefillMaxRank = 1024;
+
+struct FlashsvdPrefillArgs {
+  const __half* X = nullptr;   // [T][d_in]
+  const __half* Vt = nullptr;  // [r][d_in]
+  const __half* US = nullptr;  // [d_out][r]
+  __half* Y = nullptr;         // [T][d_out]
+  int tokens = 0, d_in = 0, d_out = 0, rank = 0;
+};
+
+// Whether the kernel takes the shape (rank 1..1024 and its tiles within the device's shared memory).
+bool flashsvd_prefill_supported(int d_in, int d_out, int rank);
+// Untimed, once per shape (dynamic shared memory above 48 KiB).
+void configure_flashsvd_prefill(int d_in, int d_out, int rank);
+void launch_flashsvd_prefill(const FlashsvdPrefillArgs& args, cudaStream_t stream);
+
+}  // namespace lrb::kernels
