@@ -2,30 +2,19 @@
 // fp32): per projection Z = X V once for the batch, then per adapter group Y_t += (Z_t S_k^T) U^T (JD-Full:
 // S_k a full R x R core; JD-Diag: S_k = diag(sigma_k)), plus X W^T in base+adapter mode. The fit runs in
 // prepare (untimed, metrics.encode_s) and is shared by prepared copies and points with the same adapters.
-// No CUDA path yet: on the GPU such records are skipped with that reason.
-#include <algorithm>
-
-#include <fmt/format.h>
-
+// Declared here for both paths (the CUDA path: jd_cuda.cpp).
 #include "harness/registry.hpp"
-#include "methods/jd/jd_fit.hpp"
+#include "methods/jd/jd_method.hpp"
 #include "workloads/adapter_projection/cpu_helpers.hpp"
 #include "workloads/adapter_projection/method_base.hpp"
 
 namespace lrb {
 namespace {
 
-jd::Options options_of(const Params& p) {
-  jd::Options o;
-  o.R = static_cast<int>(p.integer("shared_rank"));
-  o.iterations = static_cast<int>(p.integer("iterations"));
-  return o;
-}
-
 template <jd::Core kCore>
 class JdCpu final : public CpuAdapterMethod {
  public:
-  explicit JdCpu(const Params& params) : o_(options_of(params)) {}
+  explicit JdCpu(const Params& params) : o_(jd::options_of(params)) {}
 
   void prepare(const Problem& problem, ExecContext&) override {
     p_ = &static_cast<const AdapterProblem&>(problem);
@@ -65,29 +54,10 @@ class JdCpu final : public CpuAdapterMethod {
     f.components["base_weights"] = footprint_of(data_, true);
     return f;
   }
-  // Compulsory traffic: X, V and U (fp16), the batch's distinct adapters' cores, Y (and W), each once.
   std::optional<Floor> floor(const Problem& problem) const override {
-    const auto& p = static_cast<const AdapterProblem&>(problem);
-    Floor f;
-    const double core = kCore == jd::Core::full ? static_cast<double>(o_.R) * o_.R : o_.R;
-    const double distinct = static_cast<double>(p.layout.segments());
-    for (const auto& proj : p.projections) {
-      const double din = proj.d_in, dout = proj.d_out;
-      f.bytes += fp16_bytes(p.batch, din + dout) + fp16_bytes(din + dout, o_.R) + distinct * 2 * core;
-      f.flops += 2.0 * p.batch * (o_.R * (din + dout) + core);
-      if (p.with_base) {
-        f.bytes += fp16_bytes(dout, din);
-        f.flops += 2.0 * p.batch * din * dout;
-      }
-      f.write_bytes += fp16_bytes(p.batch, dout);
-    }
-    f.note = fmt::format("jd_{}: X, U and V (fp16), the distinct adapters' cores, Y{}, each once", jd::to_string(kCore),
-                         p.with_base ? ", base weights" : "");
-    return f;
+    return jd::floor(static_cast<const AdapterProblem&>(problem), kCore, o_.R);
   }
-  Json metrics() const override {
-    return {{"fit", fit_->stats}, {"encode_s", fit_->encode_s}, {"fit_shared", !computed_here_}};
-  }
+  Json metrics() const override { return jd::metrics(*fit_, computed_here_); }
 
  private:
   jd::Options o_;
@@ -100,43 +70,21 @@ class JdCpu final : public CpuAdapterMethod {
   MatrixF z_, zg_, yg_;
 };
 
-ParamSpecs jd_params() {
-  return {{"shared_rank", ParamType::integer, 16, "R, columns of the shared bases U and V", 1.0, 4096.0, {}},
-          {"iterations", ParamType::integer, 50, "alternations of the fit at most (it stops earlier once the "
-                                                 "objective changes by < 1e-9 of the population's energy)",
-           1.0, 10000.0, {}}};
-}
-
-// R <= min(d_in, d_out) of every projection (the overrides, else the model's shapes).
-Support jd_supports(const Point& point, const Params& p) {
-  const Params pp = point.params();
-  const long long R = p.integer("shared_rank");
-  const ModelShape* model = Registry::instance().model(pp.string("model"));
-  for (const auto& name : pp.string_list("projections")) {
-    const ProjectionShape* shape = model ? model->projection(name) : nullptr;
-    const long long d_in = pp.integer("d_in") > 0 ? pp.integer("d_in") : (shape ? shape->d_in : R);
-    const long long d_out = pp.integer("d_out") > 0 ? pp.integer("d_out") : (shape ? shape->d_out : R);
-    if (R > std::min(d_in, d_out))
-      return Support::no(fmt::format("shared_rank {} exceeds {}'s min(d_in, d_out) = {}", R, name, std::min(d_in, d_out)));
-  }
-  return Support::yes();
-}
-
 }  // namespace
 
 // Lossy by design (a shared subspace of rank R for the population): the output error is a finding.
 LRBENCH_DECLARE_METHOD(adapter_projection, "jd_full",
                        {.description = "Compress-then-Serve JD-Full (arXiv 2407.00066): shared orthonormal bases U, V "
                                        "per projection and a full R x R core per adapter; out = ((X V) S_k^T) U^T",
-                        .params = jd_params(),
+                        .params = jd::params(),
                         .traits = {.tolerance = MethodTraits::lossy, .compresses = true},
-                        .supports = jd_supports});
+                        .supports = jd::supports});
 LRBENCH_DECLARE_METHOD(adapter_projection, "jd_diag",
                        {.description = "Compress-then-Serve JD-Diag (arXiv 2407.00066): shared bases U, V per "
                                        "projection and a diagonal core per adapter; out = ((X V) diag(sigma_k)) U^T",
-                        .params = jd_params(),
+                        .params = jd::params(),
                         .traits = {.tolerance = MethodTraits::lossy, .compresses = true},
-                        .supports = jd_supports});
+                        .supports = jd::supports});
 LRBENCH_REGISTER_BACKEND("jd_full", cpu, JdCpu<jd::Core::full>);
 LRBENCH_REGISTER_BACKEND("jd_diag", cpu, JdCpu<jd::Core::diag>);
 }  // namespace lrb

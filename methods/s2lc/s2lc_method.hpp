@@ -7,6 +7,7 @@
 
 #include "harness/method.hpp"
 #include "methods/s2lc/s2lc_encoding.hpp"
+#include "workloads/adapter_projection/method_base.hpp"
 #include "workloads/adapter_projection/problem.hpp"
 
 namespace lrb::s2lc {
@@ -58,14 +59,9 @@ inline Floor floor(const AdapterProblem& p, const Encoding& enc, Layout layout) 
   const double per_adapter_projection = codes / (static_cast<double>(p.K) * p.projections.size());
   const double distinct = static_cast<double>(p.layout.segments());
   for (const auto& proj : p.projections) {
-    const double din = proj.d_in, dout = proj.d_out;
-    f.bytes += fp16_bytes(p.batch, din + dout) + fp16_bytes(din, enc.R) + distinct * per_adapter_projection;
-    f.flops += 2.0 * p.batch * enc.R * (din + dout);
-    if (p.with_base) {
-      f.bytes += fp16_bytes(dout, din);
-      f.flops += 2.0 * p.batch * din * dout;
-    }
-    f.write_bytes += fp16_bytes(p.batch, dout);
+    add_io_floor(f, p, proj);
+    f.bytes += fp16_bytes(proj.d_in, enc.R) + distinct * per_adapter_projection;
+    f.flops += 2.0 * p.batch * enc.R * (proj.d_in + proj.d_out);
   }
   f.note = fmt::format("s2lc {}: X, V_common (fp16), the distinct adapters' codes, Y{}, each once", to_string(layout),
                        p.with_base ? ", base weights" : "");

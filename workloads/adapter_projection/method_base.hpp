@@ -12,6 +12,19 @@ namespace lrb {
 
 class AdapterProjectionMethod : public Method {};
 
+// The part of a compressed method's floor every representation shares, for one projection: X read and Y
+// written once (fp16), and in base+adapter mode the base weight read once and its GEMM's FLOPs. The method
+// adds its own bases, codes and FLOPs.
+inline void add_io_floor(Floor& f, const AdapterProblem& p, const ProjectionProblem& proj) {
+  const double din = proj.d_in, dout = proj.d_out;
+  f.bytes += fp16_bytes(p.batch, din + dout);
+  if (p.with_base) {
+    f.bytes += fp16_bytes(dout, din);
+    f.flops += 2.0 * p.batch * din * dout;
+  }
+  f.write_bytes += fp16_bytes(p.batch, dout);
+}
+
 // CPU paths keep one fp32 output per projection (batch x d_out) on the host.
 class CpuAdapterMethod : public AdapterProjectionMethod {
  public:
