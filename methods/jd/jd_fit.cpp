@@ -59,21 +59,30 @@ MatrixD gaussian(int rows, int cols, std::uint64_t seed) {
   return M;
 }
 
-// N_U U = sum_k dW_k V V^T dW_k^T U and N_V V = sum_k dW_k^T U U^T dW_k V, through the factors.
-MatrixD apply_nu(const Population& p, const MatrixD& U, const MatrixD& V) {
-  MatrixD acc = MatrixD::Zero(p.d_out, U.cols());
-  for (std::size_t k = 0; k < p.size(); ++k) {
-    const MatrixD C = p.C(k, V);
-    acc.noalias() += p.B[k] * ((C * C.transpose()) * p.E(k, U));
+// The factors' products every step of the fit reads: C_k = A_k V and E_k = B_k^T U (r x R each), kept for
+// the bases they were made from, so each alternation forms each once.
+struct Products {
+  std::vector<MatrixD> C, E;
+  void of_v(const Population& p, const MatrixD& V) {
+    C.resize(p.size());
+    for (std::size_t k = 0; k < p.size(); ++k) C[k].noalias() = p.A[k] * V;
   }
+  void of_u(const Population& p, const MatrixD& U) {
+    E.resize(p.size());
+    for (std::size_t k = 0; k < p.size(); ++k) E[k].noalias() = p.B[k].transpose() * U;
+  }
+};
+
+// N_U U = sum_k dW_k V V^T dW_k^T U and N_V V = sum_k dW_k^T U U^T dW_k V, through the factors.
+MatrixD apply_nu(const Population& p, const Products& x, Eigen::Index R) {
+  MatrixD acc = MatrixD::Zero(p.d_out, R);
+  for (std::size_t k = 0; k < p.size(); ++k) acc.noalias() += p.B[k] * ((x.C[k] * x.C[k].transpose()) * x.E[k]);
   return acc;
 }
-MatrixD apply_nv(const Population& p, const MatrixD& U, const MatrixD& V) {
-  MatrixD acc = MatrixD::Zero(p.d_in, V.cols());
-  for (std::size_t k = 0; k < p.size(); ++k) {
-    const MatrixD E = p.E(k, U);
-    acc.noalias() += p.A[k].transpose() * ((E * E.transpose()) * p.C(k, V));
-  }
+MatrixD apply_nv(const Population& p, const Products& x, Eigen::Index R) {
+  MatrixD acc = MatrixD::Zero(p.d_in, R);
+  for (std::size_t k = 0; k < p.size(); ++k)
+    acc.noalias() += p.A[k].transpose() * ((x.E[k] * x.E[k].transpose()) * x.C[k]);
   return acc;
 }
 
@@ -92,20 +101,24 @@ void initial_bases(const Population& p, int R, MatrixD& U, MatrixD& V) {
   }
 }
 
-// sum_k ||U^T dW_k V||_F^2 (orthonormal U, V: the energy the Full fit keeps).
-double captured(const Population& p, const MatrixD& U, const MatrixD& V) {
+// sum_k ||U^T dW_k V||_F^2 = sum_k ||E_k^T C_k||^2 (orthonormal U, V: the energy the Full fit keeps).
+double captured(const Population& p, const Products& x) {
   double c = 0;
-  for (std::size_t k = 0; k < p.size(); ++k) c += (p.E(k, U).transpose() * p.C(k, V)).squaredNorm();
+  for (std::size_t k = 0; k < p.size(); ++k) c += (x.E[k].transpose() * x.C[k]).squaredNorm();
   return c;
 }
 
 void fit_full(const Population& p, const Options& o, MatrixD& U, MatrixD& V, std::vector<double>& objective) {
   initial_bases(p, o.R, U, V);
-  double prev = captured(p, U, V);
+  Products x;
+  x.of_v(p, V), x.of_u(p, U);
+  double prev = captured(p, x);
   for (int it = 0; it < o.iterations; ++it) {
-    U = orth(apply_nu(p, U, V));
-    V = orth(apply_nv(p, U, V));
-    const double now = captured(p, U, V);
+    U = orth(apply_nu(p, x, o.R));
+    x.of_u(p, U);
+    V = orth(apply_nv(p, x, o.R));
+    x.of_v(p, V);
+    const double now = captured(p, x);
     objective.push_back(p.total > 0 ? (p.total - now) / p.total : 0.0);
     if (std::abs(now - prev) <= o.tolerance * std::max(p.total, 1e-300)) break;
     prev = now;
