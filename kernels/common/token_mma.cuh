@@ -372,4 +372,33 @@ __device__ __forceinline__ void out_finish(int d_out, int T, const OutSplit& s, 
   }
 }
 
+// Decode v3 (every block in every role, `stride` blocks in all): a block's input items first, first + stride,
+// ...; the first one's copies have landed (the caller waited and synchronized), each later one is loaded here
+// once the previous one is read.
+__device__ __forceinline__ void project_in_items(const __half* A, int rows, int cols, const __half* X, int T,
+                                                 const InSplit& s, int first, int stride, unsigned char* smem,
+                                                 float* Zt, int ldz) {
+  for (int item = first; item < s.blocks; item += stride) {
+    if (item != first) {
+      __syncthreads();  // the previous item's tile and partials are read
+      project_in_issue(A, rows, cols, X, T, s, item, smem);
+      cp_async_commit();
+      cp_async_wait_group<0>();
+      __syncthreads();
+    }
+    project_in_compute(rows, T, s, item, smem, Zt, ldz);
+  }
+}
+// The same for the output items: the first one's rows were prefetched (out_prefetch) and Z staged (out_stage).
+__device__ __forceinline__ void out_items(const __half* US, int d_out, int r, int T, const OutSplit& s, int first,
+                                          int stride, unsigned char* smem, __half* Y) {
+  for (int item = first; item < s.blocks; item += stride) {
+    if (item != first) {
+      __syncthreads();  // the previous item's rows and partials are read
+      out_prefetch(US, d_out, r, s, item, smem);
+    }
+    out_finish(d_out, T, s, item, smem, Y);
+  }
+}
+
 }  // namespace lrb::kernels::token_mma

@@ -25,12 +25,7 @@ unsigned blocks_for(long long work, int per_block = kThreads) {
 template <int kRun>
 __device__ __forceinline__ void load_run(const __half* in, float f[kRun]) {
   if constexpr (kRun == 8) {
-    const uint4 r = *reinterpret_cast<const uint4*>(in);
-    const __half2* h = reinterpret_cast<const __half2*>(&r);
-    for (int i = 0; i < 4; ++i) {
-      const float2 v = __half22float2(h[i]);
-      f[2 * i] = v.x, f[2 * i + 1] = v.y;
-    }
+    unpack8(*reinterpret_cast<const uint4*>(in), f);
   } else {
     f[0] = __half2float(in[0]);
   }
@@ -108,8 +103,6 @@ __global__ void fp8_decode(const std::uint8_t* __restrict__ in, std::size_t per_
 
 // ---- group quantization ----
 
-__device__ __forceinline__ int type_of(int bits) { return bits == 2 ? kInt2 : bits == 4 ? kInt4 : kInt8; }
-
 // The cache index of element `e` (blob order) of the quantized region, and the group it belongs to.
 struct Slot {
   long long index, group;
@@ -153,7 +146,7 @@ __global__ void channel_params(const __half* __restrict__ x, GroupScheme s, std:
       const float v = __half2float(in[static_cast<long long>(t) * W]);
       mn = fminf(mn, v), mx = fmaxf(mx, v);
     }
-    const ShiftScale q = shift_scale(mn, mx, type_of(s.bits));
+    const ShiftScale q = shift_scale(mn, mx, int_type_of(s.bits));
     const long long at = (static_cast<long long>(l) * W + c) * groups_per_channel + g;
     store_params(params, at, q);
   }
@@ -175,7 +168,7 @@ __global__ void token_params(const __half* __restrict__ x, GroupScheme s, std::u
     }
     mn = warp_min(mn), mx = warp_max(mx);
     if (lane == 0) {
-      const ShiftScale q = shift_scale(mn, mx, type_of(s.bits));
+      const ShiftScale q = shift_scale(mn, mx, int_type_of(s.bits));
       store_params(params, k, q);
     }
   }
@@ -203,7 +196,7 @@ __device__ __forceinline__ long long byte_of_thread(long long k, const GroupSche
 
 __global__ void group_codes(const __half* __restrict__ x, GroupScheme s, const std::uint8_t* __restrict__ params,
                             std::uint8_t* __restrict__ codes) {
-  const int type = type_of(s.bits), per_byte = 8 / s.bits;
+  const int type = int_type_of(s.bits), per_byte = 8 / s.bits;
   const long long coded = s.coded(), total = s.code_bytes();
   for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < total;
        k += static_cast<long long>(gridDim.x) * blockDim.x) {
@@ -222,7 +215,7 @@ __global__ void group_codes(const __half* __restrict__ x, GroupScheme s, const s
 
 __global__ void group_decode(const std::uint8_t* __restrict__ params, const std::uint8_t* __restrict__ codes,
                              GroupScheme s, __half* __restrict__ x) {
-  const int type = type_of(s.bits), per_byte = 8 / s.bits;
+  const int type = int_type_of(s.bits), per_byte = 8 / s.bits;
   const unsigned mask = (1u << s.bits) - 1;
   const long long coded = s.coded(), total = s.code_bytes();
   for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < total;

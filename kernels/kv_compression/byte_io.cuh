@@ -39,18 +39,21 @@ __device__ __forceinline__ unsigned long long load(const std::uint8_t* p, int n)
   return v;
 }
 
-// Any n in [0, 8]: pieces of 4, 2 and 1 bytes, each as aligned as its address allows.
+// Any n in [0, 8]: pieces of 4, 2 and 1 bytes, each as aligned as its address allows (written out: a loop over
+// an initializer list puts the list in local memory).
 __device__ __forceinline__ void store_any(std::uint8_t* p, unsigned long long v, int n) {
   if (n == 8) return store(p, v, 8);
-  for (const int piece : {4, 2, 1})
-    if (n >= piece) store(p, v, piece), p += piece, v >>= 8 * piece, n -= piece;
+  if (n >= 4) store(p, v, 4), p += 4, v >>= 32, n -= 4;
+  if (n >= 2) store(p, v, 2), p += 2, v >>= 16, n -= 2;
+  if (n >= 1) store(p, v, 1);
 }
 __device__ __forceinline__ unsigned long long load_any(const std::uint8_t* p, int n) {
   if (n == 8) return load(p, 8);
   unsigned long long v = 0;
   int shift = 0;
-  for (const int piece : {4, 2, 1})
-    if (n >= piece) v |= load(p, piece) << shift, p += piece, shift += 8 * piece, n -= piece;
+  if (n >= 4) v |= load(p, 4), p += 4, shift = 32, n -= 4;
+  if (n >= 2) v |= load(p, 2) << shift, p += 2, shift += 16, n -= 2;
+  if (n >= 1) v |= load(p, 1) << shift;
   return v;
 }
 

@@ -10,6 +10,18 @@ namespace lrb::kernels::group_quant {
 // Code types as methods/kvtc/kvtc_quant.hpp numbers them.
 enum : int { kDropped = 0, kInt2 = 1, kInt4 = 2, kInt8 = 3, kFp8 = 4 };
 
+// The integer code type of a width in bits (2, 4 or 8): the baselines' group quantizers.
+__device__ __forceinline__ int int_type_of(int bits) { return bits == 2 ? kInt2 : bits == 4 ? kInt4 : kInt8; }
+
+// Eight fp16 values of one 16-byte load as floats (exact).
+__device__ __forceinline__ void unpack8(const uint4& r, float f[8]) {
+  const __half2* h = reinterpret_cast<const __half2*>(&r);
+  for (int i = 0; i < 4; ++i) {
+    const float2 v = __half22float2(h[i]);
+    f[2 * i] = v.x, f[2 * i + 1] = v.y;
+  }
+}
+
 __device__ __forceinline__ int bits_of(int type) { return type == kInt2 ? 2 : type == kInt4 ? 4 : 8; }
 __device__ __forceinline__ float top_of(int type) {
   return type == kFp8 ? 448.0f : static_cast<float>((1 << bits_of(type)) - 1);

@@ -13,18 +13,8 @@ using namespace group_quant;
 constexpr int kThreads = 256;
 constexpr int kRun = 8;  // a per-token thread's elements: one 16-byte load of fp16
 
-__device__ __forceinline__ int type_of(int bits) { return bits == 2 ? kInt2 : bits == 4 ? kInt4 : kInt8; }
-
 unsigned blocks_for(long long threads) {
   return static_cast<unsigned>(std::clamp<long long>((threads + kThreads - 1) / kThreads, 1, 132LL * 16));
-}
-
-__device__ __forceinline__ void unpack(const uint4& r, float f[kRun]) {
-  const __half2* h = reinterpret_cast<const __half2*>(&r);
-  for (int i = 0; i < kRun / 2; ++i) {
-    const float2 v = __half22float2(h[i]);
-    f[2 * i] = v.x, f[2 * i + 1] = v.y;
-  }
 }
 
 __device__ __forceinline__ void store_params(std::uint8_t* params, long long group, const ShiftScale& q) {
@@ -49,7 +39,7 @@ __device__ __forceinline__ long long token_index(long long e0, const GroupScheme
 // live group reaches the shuffles.
 __global__ void token_encode(const __half* __restrict__ x, GroupScheme s, std::uint8_t* __restrict__ params,
                              std::uint8_t* __restrict__ codes) {
-  const int lanes = s.group / kRun, type = type_of(s.bits), lane = threadIdx.x % 32;
+  const int lanes = s.group / kRun, type = int_type_of(s.bits), lane = threadIdx.x % 32;
   const long long runs = s.coded() / kRun, stride = static_cast<long long>(gridDim.x) * blockDim.x;
   for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k - lane < runs; k += stride) {
     const bool live = k < runs;
@@ -57,7 +47,7 @@ __global__ void token_encode(const __half* __restrict__ x, GroupScheme s, std::u
     float f[kRun];
     float mn = INFINITY, mx = -INFINITY;
     if (live) {
-      unpack(*reinterpret_cast<const uint4*>(x + token_index(e0, s)), f);
+      unpack8(*reinterpret_cast<const uint4*>(x + token_index(e0, s)), f);
       for (int j = 0; j < kRun; ++j) mn = fminf(mn, f[j]), mx = fmaxf(mx, f[j]);
     }
     for (int o = lanes / 2; o > 0; o /= 2) {
@@ -75,7 +65,7 @@ __global__ void token_encode(const __half* __restrict__ x, GroupScheme s, std::u
 
 __global__ void token_decode(const std::uint8_t* __restrict__ params, const std::uint8_t* __restrict__ codes,
                              GroupScheme s, __half* __restrict__ x) {
-  const int type = type_of(s.bits);
+  const int type = int_type_of(s.bits);
   const unsigned long long mask = (1ull << s.bits) - 1;
   const long long runs = s.coded() / kRun, stride = static_cast<long long>(gridDim.x) * blockDim.x;
   for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < runs; k += stride) {
@@ -110,7 +100,7 @@ __device__ __forceinline__ ChannelGroup channel_group(long long k, const GroupSc
 
 __global__ void channel_encode(const __half* __restrict__ x, GroupScheme s, std::uint8_t* __restrict__ params,
                                std::uint8_t* __restrict__ codes) {
-  const int W = s.width(), type = type_of(s.bits);
+  const int W = s.width(), type = int_type_of(s.bits);
   const long long total = s.groups(), stride = static_cast<long long>(gridDim.x) * blockDim.x;
   for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < total; k += stride) {
     const ChannelGroup cg = channel_group(k, s);
@@ -136,7 +126,7 @@ __global__ void channel_encode(const __half* __restrict__ x, GroupScheme s, std:
 
 __global__ void channel_decode(const std::uint8_t* __restrict__ params, const std::uint8_t* __restrict__ codes,
                                GroupScheme s, __half* __restrict__ x) {
-  const int W = s.width(), type = type_of(s.bits), per_word = 64 / s.bits;
+  const int W = s.width(), type = int_type_of(s.bits), per_word = 64 / s.bits;
   const unsigned long long mask = (1ull << s.bits) - 1;
   const long long total = s.groups(), stride = static_cast<long long>(gridDim.x) * blockDim.x;
   for (long long k = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; k < total; k += stride) {

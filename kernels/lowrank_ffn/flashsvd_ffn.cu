@@ -5,6 +5,7 @@
 
 #include "kernels/common/device_limits.cuh"
 #include "kernels/common/token_mma.cuh"
+#include "kernels/lowrank_ffn/silu_gate.cuh"
 #include "kernels/lowrank_ffn/flashsvd_ffn_v3.cuh"
 
 namespace lrb::kernels {
@@ -39,8 +40,6 @@ Split split_of(const FlashsvdFfnDecodeArgs& a, int sms) {
   s.out = out_split(a.d_model, a.r_d, sms, max_bytes);
   return s;
 }
-
-__device__ __forceinline__ float silu_gate(float g, float u) { return g / (1.0f + expf(-g)) * u; }
 
 // Phase B, one block: d_ff m-tiles [m_begin, m_end), one a step. Per step the gate's and the up's K are each cut
 // into four warp parts (warps 0-3 the gate, 4-7 the up; their fragments straight from global memory), the

@@ -5,6 +5,7 @@
 
 #include "kernels/common/device_limits.cuh"
 #include "kernels/common/token_mma.cuh"
+#include "kernels/lowrank_ffn/silu_gate.cuh"
 
 namespace lrb::kernels {
 namespace {
@@ -47,8 +48,6 @@ __device__ __forceinline__ void issue_stage(const FlashsvdFfnPrefillArgs& a, con
   stage_rows_async(a.US_u, a.r_u, a.d_ff, a.r_u, f0, 0, kBF, s.ru_pad, su, s.ldu());
   stage_rows_async(a.Vt_d, a.d_ff, a.r_d, a.d_ff, 0, f0, s.rd_pad, kBF, sv, kLdv);
 }
-
-__device__ __forceinline__ float silu_gate(float g, float u) { return g / (1.0f + expf(-g)) * u; }
 
 // kNt: P's n-tiles (8 ranks each) a warp: warps 0-3 own ranks [0, rd_pad / 2), warps 4-7 the rest.
 template <int kNt>

@@ -6,6 +6,7 @@
 #include "kernels/common/cooperative_launch.cuh"
 #include "kernels/common/device_limits.cuh"
 #include "kernels/common/token_mma.cuh"
+#include "kernels/lowrank_ffn/silu_gate.cuh"
 
 namespace lrb::kernels::ffn_v3 {
 namespace {
@@ -68,8 +69,6 @@ __device__ __forceinline__ void wait_pending(int n) {
   }
 }
 
-__device__ __forceinline__ float silu_gate(float g, float u) { return g / (1.0f + expf(-g)) * u; }
-
 // One phase-B stage: d_ff tile m's 16 rows of US_g and US_u, and its 16 columns of Vt_d for every down rank.
 __device__ __forceinline__ void issue_stage(const FlashsvdFfnDecodeArgs& a, const Split& s, int m, unsigned char* st) {
   const int f0 = m * kTileRows;
@@ -108,16 +107,7 @@ __global__ void __launch_bounds__(kThreads, 1) flashsvd_ffn_decode_v3(FlashsvdFf
   // A: [Zg | Zu]^T += Vt_gu[rows, slice] X[:, slice]^T.
   wait_pending(s.slots + 1);
   __syncthreads();
-  for (int item = b; item < s.in.blocks; item += G) {
-    if (item != b) {
-      __syncthreads();
-      project_in_issue(a.Vt_gu, s.rgu, a.d_model, a.X, T, s.in, item, oa);
-      cp_async_commit();
-      cp_async_wait_group<0>();
-      __syncthreads();
-    }
-    project_in_compute(s.rgu, T, s.in, item, oa, a.Z, ldz);
-  }
+  project_in_items(a.Vt_gu, s.rgu, a.d_model, a.X, T, s.in, b, G, oa, a.Z, ldz);
   arrive(a.counters + 0);
   wait_for(a.counters + 0, G);
 
@@ -161,13 +151,7 @@ __global__ void __launch_bounds__(kThreads, 1) flashsvd_ffn_decode_v3(FlashsvdFf
     for (int p = 0; p < kPMt; ++p) {
       const int row0 = (warp + kWarps * p) * kTileRows;
       if (row0 >= s.rd_pad) break;
-      std::uint32_t f[4];
-      load_a_16x16(f, vd + row0 * kLdv, kLdv, lane);
-      for (int j = 0; j < n_tiles; ++j) {
-        const __half* bp = hs + (8 * j + grp) * kLdh + 2 * tig;
-        mma_16816(pacc[p][j], f[0], f[1], f[2], f[3], *reinterpret_cast<const std::uint32_t*>(bp),
-                  *reinterpret_cast<const std::uint32_t*>(bp + 8));
-      }
+      mma_rows_nk<2>(vd + row0 * kLdv, kLdv, hs, kLdh, 0, n_tiles, kTileRows, pacc[p], lane);
     }
     __syncthreads();  // every warp is done with this stage: refill it
     if (i + s.slots < steps) issue_stage(a, s, m_begin + i + s.slots, st);
@@ -191,13 +175,7 @@ __global__ void __launch_bounds__(kThreads, 1) flashsvd_ffn_decode_v3(FlashsvdFf
     zero_workspace(a.P, static_cast<int>(flashsvd_ffn_decode_p_floats(a.r_d, T, FlashsvdFfnDecodeKernel::v3)));
     if (threadIdx.x == 0) a.counters[1] = 0, a.counters[3] = 0;
   }
-  for (int item = b; item < s.out.blocks; item += G) {
-    if (item != b) {
-      __syncthreads();
-      out_prefetch(a.US_d, a.d_model, a.r_d, s.out, item, oc);
-    }
-    out_finish(a.d_model, T, s.out, item, oc, a.Y);
-  }
+  out_items(a.US_d, a.d_model, a.r_d, T, s.out, b, G, oc, a.Y);
 }
 
 using Kernel = void (*)(FlashsvdFfnDecodeArgs, Split);

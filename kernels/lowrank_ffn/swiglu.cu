@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/lowrank_ffn/silu_gate.cuh"
+
 namespace lrb::kernels {
 namespace {
 
@@ -21,11 +23,11 @@ __global__ void swiglu(const __half* g, int ld_g, const __half* u, int ld_u, __h
       const float2 a = __half22float2(reinterpret_cast<const __half2*>(g + static_cast<long long>(r) * ld_g)[c]);
       const float2 b = __half22float2(reinterpret_cast<const __half2*>(u + static_cast<long long>(r) * ld_u)[c]);
       reinterpret_cast<__half2*>(h + static_cast<long long>(r) * ld_h)[c] =
-          __floats2half2_rn(a.x / (1.0f + expf(-a.x)) * b.x, a.y / (1.0f + expf(-a.y)) * b.y);
+          __floats2half2_rn(silu_gate(a.x, b.x), silu_gate(a.y, b.y));
     } else {
       const float a = __half2float(g[static_cast<long long>(r) * ld_g + c]);
       const float b = __half2float(u[static_cast<long long>(r) * ld_u + c]);
-      h[static_cast<long long>(r) * ld_h + c] = __float2half_rn(a / (1.0f + expf(-a)) * b);
+      h[static_cast<long long>(r) * ld_h + c] = __float2half_rn(silu_gate(a, b));
     }
   }
 }

@@ -65,16 +65,7 @@ __global__ void __launch_bounds__(kThreads) flashsvd_decode_v3(FlashsvdDecodeArg
   cp_async_commit();
   cp_async_wait_group<1>();  // the input slice has landed; the output rows keep coming
   __syncthreads();
-  for (int item = b; item < s.in.blocks; item += G) {
-    if (item != b) {
-      __syncthreads();  // the previous item's tile and partials are read
-      project_in_issue(a.Vt, a.rank, a.d_in, a.X, T, s.in, item, in_smem);
-      cp_async_commit();
-      cp_async_wait_group<0>();
-      __syncthreads();
-    }
-    project_in_compute(a.rank, T, s.in, item, in_smem, a.Z, ldz);
-  }
+  project_in_items(a.Vt, a.rank, a.d_in, a.X, T, s.in, b, G, in_smem, a.Z, ldz);
   arrive(a.counters);
   wait_for(a.counters, G);
   if (b < s.out.blocks) out_stage(a.Z, a.rank, T, s.out, out_smem, ldz);
@@ -83,13 +74,7 @@ __global__ void __launch_bounds__(kThreads) flashsvd_decode_v3(FlashsvdDecodeArg
     zero_workspace(a.Z, static_cast<int>(flashsvd_decode_z_floats(a.rank, T, FlashsvdDecodeKernel::v3)));
     if (threadIdx.x == 0) a.counters[0] = 0, a.counters[1] = 0;
   }
-  for (int item = b; item < s.out.blocks; item += G) {
-    if (item != b) {
-      __syncthreads();  // the previous item's rows and partials are read
-      out_prefetch(a.US, a.d_out, a.rank, s.out, item, out_smem);
-    }
-    out_finish(a.d_out, T, s.out, item, out_smem, a.Y);
-  }
+  out_items(a.US, a.d_out, a.rank, T, s.out, b, G, out_smem, a.Y);
 }
 
 // v3's grid: every block resident at once (each waits for all), at most the larger phase's items.
