@@ -78,7 +78,8 @@ class FlashsvdFfnCuda final : public CudaLowrankFfnMethod {
     LRB_CUDA_CHECK_LAUNCH();
   }
   Footprint footprint() const override {
-    return {{{"factors", vt_gu_.bytes() + us_g_.bytes() + us_u_.bytes() + vt_d_.bytes() + us_d_.bytes()}}};
+    return {{{"factors", vt_gu_.bytes() + packed_.factor.bytes() + us_g_.bytes() + us_u_.bytes() + vt_d_.bytes() +
+                             us_d_.bytes()}}};
   }
   // Z^T and P^T live in resident workspaces (allocated once, left zero by each launch): the memory pass
   // charges them to the run's transient bytes, as the unfused methods' per-run [T, d_ff] buffers are charged.
@@ -99,26 +100,22 @@ class FlashsvdFfnCuda final : public CudaLowrankFfnMethod {
   }
 
  private:
-  // Prefill: the packed input factor with up's half on a 16-byte boundary of each Z row (cuBLASLt's
-  // algorithms assume aligned operands), as packed_unfused packs it.
+  // Prefill: gate's and up's input factors packed as packed_unfused packs them (one GEMM for both).
   void prepare_prefill() {
-    const auto& p = *p_;
     if (!kk::flashsvd_ffn_prefill_supported(a_.r_g, a_.r_u, a_.r_d))
       throw std::runtime_error(fmt::format("flashsvd_ffn: the prefill kernel takes ranks up to {} (ranks {}/{}/{})",
                                            kk::kFlashsvdFfnPrefillMaxRank, a_.r_g, a_.r_u, a_.r_d));
-    rg8_ = (a_.r_g + 7) / 8 * 8, rz_ = rg8_ + (a_.r_u + 7) / 8 * 8, rd8_ = (a_.r_d + 7) / 8 * 8;
-    MatrixH packed = MatrixH::Constant(rz_, p.d_model, to_half(0.0));
-    packed.topRows(a_.r_g) = p.m[LowrankFfnProblem::gate].Vt;
-    packed.middleRows(rg8_, a_.r_u) = p.m[LowrankFfnProblem::up].Vt;
-    vt_gu_ = upload_half(packed, ctx_->stream());
+    packed_.upload(*p_, ctx_->stream());
+    rd8_ = (a_.r_d + 7) / 8 * 8;
     DeviceBuffer<__half> z(z_elements()), p16(p16_elements());
     DeviceBuffer<float> p32(p32_elements());
+    p16.zero(ctx_->stream());  // the second GEMM is tuned reading it
     kk::configure_flashsvd_ffn_prefill(prefill_args(z.data(), p32.data()));
     prefill_pass(true, z.data(), p32.data(), p16.data());
   }
   kk::FlashsvdFfnPrefillArgs prefill_args(const __half* z, float* p32) const {
     kk::FlashsvdFfnPrefillArgs a;
-    a.Zg = z, a.Zu = z + rg8_, a.ld_z = rz_;
+    a.Zg = z, a.Zu = z + packed_.rg8, a.ld_z = packed_.rz;
     a.US_g = us_g_.data(), a.US_u = us_u_.data(), a.Vt_d = vt_d_.data(), a.P = p32;
     a.tokens = a_.tokens, a.d_ff = a_.d_ff, a.r_g = a_.r_g, a.r_u = a_.r_u, a.r_d = a_.r_d;
     return a;
@@ -127,7 +124,7 @@ class FlashsvdFfnCuda final : public CudaLowrankFfnMethod {
   void prefill_pass(bool plan, __half* z, float* p32, __half* p16) {
     const int d = a_.d_model, T = a_.tokens;
     const cudaStream_t st = ctx_->stream();
-    linear(*ctx_, plan, vt_gu_.data(), rz_, d, x_.data(), d, z, rz_, T);
+    linear(*ctx_, plan, packed_.factor.data(), packed_.rz, d, x_.data(), d, z, packed_.rz, T);
     if (!plan) {
       LRB_CUDA_CHECK(cudaMemsetAsync(p32, 0, 4 * p32_elements(), st));
       kk::launch_flashsvd_ffn_prefill(prefill_args(z, p32), st);
@@ -137,14 +134,15 @@ class FlashsvdFfnCuda final : public CudaLowrankFfnMethod {
     }
     linear(*ctx_, plan, us_d_.data(), d, a_.r_d, p16, rd8_, y_.data(), d, T);
   }
-  std::size_t z_elements() const { return static_cast<std::size_t>(a_.tokens) * rz_; }
+  std::size_t z_elements() const { return static_cast<std::size_t>(a_.tokens) * packed_.rz; }
   std::size_t p32_elements() const { return static_cast<std::size_t>(a_.tokens) * a_.r_d; }
   std::size_t p16_elements() const { return static_cast<std::size_t>(a_.tokens) * rd8_; }
 
   const char* kernel_label() const { return a_.kernel == kk::FlashsvdFfnDecodeKernel::v3 ? "v3" : "v2"; }
   kk::FlashsvdFfnDecodeArgs a_;
   bool prefill_ = false;
-  int rg8_ = 0, rz_ = 0, rd8_ = 0;
+  int rd8_ = 0;  // P16's row length: r_d rounded to 8 (aligned GEMM operand)
+  PackedGateUp packed_;  // prefill's input factor (decode: vt_gu_, unpadded)
   DeviceBuffer<__half> vt_gu_, us_g_, us_u_, vt_d_, us_d_;
   DeviceBuffer<float> z_, p_ws_;
   DeviceBuffer<unsigned> counters_;

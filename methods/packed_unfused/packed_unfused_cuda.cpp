@@ -15,13 +15,7 @@ class PackedUnfusedCuda final : public CudaLowrankFfnMethod {
     bind(problem, ctx);
     const auto& p = *p_;
     rg_ = p.rank(LowrankFfnProblem::gate), ru_ = p.rank(LowrankFfnProblem::up), rd_ = p.rank(LowrankFfnProblem::down);
-    // Up's half starts on a 16-byte boundary of each Z row (cuBLASLt's algorithms assume aligned operands):
-    // rows [rg, rg8) and [rg8 + ru, rz) of the packed factor are zero.
-    rg8_ = (rg_ + 7) / 8 * 8, rz_ = rg8_ + (ru_ + 7) / 8 * 8;
-    MatrixH packed = MatrixH::Constant(rz_, p.d_model, to_half(0.0));
-    packed.topRows(rg_) = p.m[LowrankFfnProblem::gate].Vt;
-    packed.middleRows(rg8_, ru_) = p.m[LowrankFfnProblem::up].Vt;
-    packed_ = upload_half(packed, ctx_->stream());
+    packed_.upload(p, ctx_->stream());
     for (int k = 0; k < 3; ++k) us_[k] = upload_half(p.m[k].US, ctx_->stream());
     down_vt_ = upload_half(p.m[LowrankFfnProblem::down].Vt, ctx_->stream());
     DeviceBuffer<__half> z(z_elements()), g(dff_elements()), u(dff_elements());
@@ -36,25 +30,26 @@ class PackedUnfusedCuda final : public CudaLowrankFfnMethod {
     return {{{"packed_z", 2 * z_elements()}, {"gate_act", 2 * dff_elements()}, {"up_act", 2 * dff_elements()}}};
   }
   Footprint footprint() const override {
-    return {{{"factors", packed_.bytes() + us_[0].bytes() + us_[1].bytes() + us_[2].bytes() + down_vt_.bytes()}}};
+    return {{{"factors", packed_.factor.bytes() + us_[0].bytes() + us_[1].bytes() + us_[2].bytes() + down_vt_.bytes()}}};
   }
 
  private:
   // Z [T x (r_g + r_u)] holds the packed GEMM's output and later down's [T x r_d] intermediate.
-  std::size_t z_elements() const { return static_cast<std::size_t>(p_->tokens) * std::max(rz_, rd_); }
+  std::size_t z_elements() const { return static_cast<std::size_t>(p_->tokens) * std::max(packed_.rz, rd_); }
   std::size_t dff_elements() const { return static_cast<std::size_t>(p_->tokens) * p_->d_ff; }
   void pass(bool plan, __half* z, __half* g, __half* u) {
-    const int d = p_->d_model, dff = p_->d_ff, T = p_->tokens, rz = rz_;
-    linear(*ctx_, plan, packed_.data(), rz, d, x_.data(), d, z, rz, T);
+    const int d = p_->d_model, dff = p_->d_ff, T = p_->tokens, rz = packed_.rz;
+    linear(*ctx_, plan, packed_.factor.data(), rz, d, x_.data(), d, z, rz, T);
     linear(*ctx_, plan, us_[LowrankFfnProblem::gate].data(), dff, rg_, z, rz, g, dff, T);
-    linear(*ctx_, plan, us_[LowrankFfnProblem::up].data(), dff, ru_, z + rg8_, rz, u, dff, T);
+    linear(*ctx_, plan, us_[LowrankFfnProblem::up].data(), dff, ru_, z + packed_.rg8, rz, u, dff, T);
     kernels::launch_swiglu(g, dff, u, dff, g, dff, T, dff, ctx_->stream());
     LRB_CUDA_CHECK_LAUNCH();
     linear(*ctx_, plan, down_vt_.data(), rd_, dff, g, dff, z, rd_, T);
     linear(*ctx_, plan, us_[LowrankFfnProblem::down].data(), d, rd_, z, rd_, y_.data(), d, T);
   }
-  int rg_ = 0, ru_ = 0, rd_ = 0, rg8_ = 0, rz_ = 0;
-  DeviceBuffer<__half> packed_, us_[3], down_vt_;
+  int rg_ = 0, ru_ = 0, rd_ = 0;
+  PackedGateUp packed_;
+  DeviceBuffer<__half> us_[3], down_vt_;
 };
 
 }  // namespace

@@ -17,6 +17,22 @@ inline void linear(CudaContext& ctx, bool plan, const __half* W, int n, int k, c
   else tuned_gemm_tn(ctx, n, tokens, k, 1.0f, W, k, in, ld_in, 0.0f, out, ld_out);
 }
 
+// Gate's and up's input factors packed into one [rz x d_model] factor for one GEMM (X read once), up's half
+// starting on a 16-byte boundary of each Z row (cuBLASLt's algorithms assume aligned operands): rows
+// [r_g, rg8) and [rg8 + r_u, rz) are zero. packed_unfused and flashsvd_ffn's prefill path share it.
+struct PackedGateUp {
+  int rg8 = 0, rz = 0;
+  DeviceBuffer<__half> factor;
+  void upload(const LowrankFfnProblem& p, cudaStream_t stream) {
+    const int rg = p.rank(LowrankFfnProblem::gate), ru = p.rank(LowrankFfnProblem::up);
+    rg8 = (rg + 7) / 8 * 8, rz = rg8 + (ru + 7) / 8 * 8;
+    MatrixH packed = MatrixH::Constant(rz, p.d_model, to_half(0.0));
+    packed.topRows(rg) = p.m[LowrankFfnProblem::gate].Vt;
+    packed.middleRows(rg8, ru) = p.m[LowrankFfnProblem::up].Vt;
+    factor = upload_half(packed, stream);
+  }
+};
+
 class CudaLowrankFfnMethod : public LowrankFfnMethod {
  public:
   std::vector<OutputView> outputs() override {
