@@ -30,8 +30,9 @@ std::vector<LinearCase> linear_cases() {
       {"r600_t9", {{"d_in", 2056}, {"d_out", 2100}, {"rank", 600}, {"tokens", 9}}},
       {"llama_r64_t1", {{"d_in", 4096}, {"d_out", 4096}, {"rank", 64}, {"tokens", 1}}},
       {"llama_r1024_t16", {{"d_in", 4096}, {"d_out", 4096}, {"rank", 1024}, {"tokens", 16}}},
-      // 1024 rows x 16384 columns: the input tile is cut to short slices, ~380 items for ~132 blocks.
-      {"loop_items_r1024_t5", {{"d_in", 16384}, {"d_out", 512}, {"rank", 1024}, {"tokens", 5}}},
+      // 1024 rank rows x 16384 input columns: the input tile is cut to short slices, more items than blocks
+      // (d_out 1024: the rank cannot exceed min(d_in, d_out)).
+      {"loop_items_r1024_t5", {{"d_in", 16384}, {"d_out", 1024}, {"rank", 1024}, {"tokens", 5}}},
   };
 }
 
