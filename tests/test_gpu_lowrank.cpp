@@ -124,13 +124,18 @@ std::vector<LinearCase> linear_prefill_cases() {
       {"smollm_down_t33", {{"model", "smollm-135m"}, {"projection", "down"}, {"rank", 64}, {"tokens", 33}}},
       {"llama_r256_t300", {{"d_in", 4096}, {"d_out", 4096}, {"rank", 256}, {"tokens", 300}}},
       {"llama_r1024_t128", {{"d_in", 4096}, {"d_out", 4096}, {"rank", 1024}, {"tokens", 128}}},
+      // v2's d_in slices: 8 of 128 columns (d_in 1000: the last one 104 columns, not a
+      // multiple of 16), r 192 (three 64-wide chunks), d_in < 8 x 64 (CTAs with no K work).
+      {"slices_r192_t70", {{"d_in", 1000}, {"d_out", 520}, {"rank", 192}, {"tokens", 70}}},
+      {"tiny_din_r24_t20", {{"d_in", 90}, {"d_out", 200}, {"rank", 24}, {"tokens", 20}}},
   };
 }
 
-// `method` on the CUDA path at a prefill shape: the correctness pass, the CPU path within `tol`, the kernel
-// `kernel` named in its metrics.
-void expect_prefill_agrees(const char* family, const char* method, const Json& values, double tol, const char* kernel) {
-  const MethodRun gpu = check_method(family, method, values, Json::object(), Backend::cuda);
+// `method` (with `params`) on the CUDA path at a prefill shape: the correctness pass, the CPU path within `tol`,
+// the kernel `kernel` named in its metrics.
+void expect_prefill_agrees(const char* family, const char* method, const Json& values, double tol, const char* kernel,
+                           const Json& params = Json::object()) {
+  const MethodRun gpu = check_method(family, method, values, params, Backend::cuda);
   const MethodRun cpu = check_method(family, method, values, Json::object(), Backend::cpu);
   ASSERT_TRUE(gpu.support.ok) << gpu.support.reason;
   ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure;
@@ -144,6 +149,13 @@ class FlashsvdPrefill : public ::testing::TestWithParam<LinearCase> {};
 TEST_P(FlashsvdPrefill, MatchesTheReferenceAndTheCpuPath) {
   REQUIRE_GPU();
   expect_prefill_agrees("lowrank_linear", "flashsvd", GetParam().values, 2e-3, "prefill_cluster_v1");
+}
+
+// v2 (phase 1 split over d_in, partials reduced across the cluster): the same shapes, plus the slices' edges.
+TEST_P(FlashsvdPrefill, V2MatchesTheReferenceAndTheCpuPath) {
+  REQUIRE_GPU();
+  expect_prefill_agrees("lowrank_linear", "flashsvd", GetParam().values, 2e-3, "prefill_cluster_v2",
+                        {{"prefill_kernel", "v2"}});
 }
 
 INSTANTIATE_TEST_SUITE_P(Gpu, FlashsvdPrefill, ::testing::ValuesIn(linear_prefill_cases()),

@@ -149,17 +149,20 @@ Kernel kernel_for(const Split& s) {
 
 }  // namespace
 
-bool flashsvd_prefill_supported(int d_in, int d_out, int rank) {
+bool flashsvd_prefill_supported(int d_in, int d_out, int rank, FlashsvdPrefillKernel kernel) {
+  if (kernel == FlashsvdPrefillKernel::v2) return flashsvd_prefill_v2_supported(d_in, d_out, rank);
   if (d_in < 1 || d_out < 1 || rank < 1 || rank > kFlashsvdPrefillMaxRank) return false;
   return split_of(1, d_out, rank).shared_bytes() <= device_shared_limit();
 }
 
-void configure_flashsvd_prefill(int, int d_out, int rank) {
+void configure_flashsvd_prefill(int d_in, int d_out, int rank, FlashsvdPrefillKernel kernel) {
+  if (kernel == FlashsvdPrefillKernel::v2) return configure_flashsvd_prefill_v2(d_in, d_out, rank);
   const Split s = split_of(1, d_out, rank);
   cudaFuncSetAttribute(kernel_for(s), cudaFuncAttributeMaxDynamicSharedMemorySize, s.shared_bytes());
 }
 
 void launch_flashsvd_prefill(const FlashsvdPrefillArgs& a, cudaStream_t stream) {
+  if (a.kernel == FlashsvdPrefillKernel::v2) return launch_flashsvd_prefill_v2(a, stream);
   if (a.tokens == 0) return;
   const Split s = split_of(a.tokens, a.d_out, a.rank);
   kernel_for(s)<<<dim3(kCluster, static_cast<unsigned>(s.token_tiles)), kThreads, s.shared_bytes(), stream>>>(a, s);

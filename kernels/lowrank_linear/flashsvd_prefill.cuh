@@ -6,6 +6,8 @@
 // fp16, and after a cluster barrier every CTA copies the whole Z [64 x r] from its peers' shared memory
 // (distributed shared memory); then CTA c streams US for the output column tiles c, c + 8, ... and writes
 // Y. Nothing of Z is recomputed and nothing of it reaches global memory. Ranks up to 1024.
+// v2 (flashsvd_prefill_v2.cu, `prefill_kernel: v2`) splits phase 1 over d_in instead of the rank, reduces the
+// partials through distributed shared memory, and pipelines both phases over flattened item loops.
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -13,18 +15,26 @@ namespace lrb::kernels {
 
 inline constexpr int kFlashsvdPrefillMaxRank = 1024;
 
+enum class FlashsvdPrefillKernel { v1, v2 };
+
 struct FlashsvdPrefillArgs {
   const __half* X = nullptr;   // [T][d_in]
   const __half* Vt = nullptr;  // [r][d_in]
   const __half* US = nullptr;  // [d_out][r]
   __half* Y = nullptr;         // [T][d_out]
   int tokens = 0, d_in = 0, d_out = 0, rank = 0;
+  FlashsvdPrefillKernel kernel = FlashsvdPrefillKernel::v1;
 };
 
 // Whether the kernel takes the shape (rank 1..1024 and its tiles within the device's shared memory).
-bool flashsvd_prefill_supported(int d_in, int d_out, int rank);
+bool flashsvd_prefill_supported(int d_in, int d_out, int rank, FlashsvdPrefillKernel kernel);
 // Untimed, once per shape (dynamic shared memory above 48 KiB).
-void configure_flashsvd_prefill(int d_in, int d_out, int rank);
+void configure_flashsvd_prefill(int d_in, int d_out, int rank, FlashsvdPrefillKernel kernel);
 void launch_flashsvd_prefill(const FlashsvdPrefillArgs& args, cudaStream_t stream);
+
+// v2's entry points (the dispatch above calls them).
+bool flashsvd_prefill_v2_supported(int d_in, int d_out, int rank);
+void configure_flashsvd_prefill_v2(int d_in, int d_out, int rank);
+void launch_flashsvd_prefill_v2(const FlashsvdPrefillArgs& args, cudaStream_t stream);
 
 }  // namespace lrb::kernels

@@ -37,6 +37,11 @@ LRBENCH_DECLARE_METHOD(lowrank_linear, "flashsvd",
                         .params = {{"decode_kernel", ParamType::string, "v2",
                                     "CUDA path only: the decode kernel's version, v2 (one role a block) or v3 (both "
                                     "roles a block, cooperative grid); docs/perf/flashsvd.md",
-                                    {}, {}, {"v2", "v3"}}}});
+                                    {}, {}, {"v2", "v3"}},
+                                   {"prefill_kernel", ParamType::string, "v1",
+                                    "CUDA path only: the prefill kernel's version (T > 16), v1 (phase 1 split over the "
+                                    "rank) or v2 (split over d_in, reduced through distributed shared memory, "
+                                    "multi-stage pipelines); docs/perf/flashsvd.md",
+                                    {}, {}, {"v1", "v2"}}}});
 LRBENCH_REGISTER_BACKEND("flashsvd", cpu, FlashsvdCpu);
 }  // namespace lrb

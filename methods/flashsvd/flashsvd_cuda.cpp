@@ -1,7 +1,7 @@
 // flashsvd, CUDA path. T <= 16 (decode): one launch of kernels/lowrank_linear/flashsvd.cu, Z = X Vt^T reduced
 // in a small fp32 workspace in L2 and consumed by the same launch. T > 16 (prefill, ranks <= 1024): one launch
-// of kernels/lowrank_linear/flashsvd_prefill.cu, each token tile's Z shared across a thread-block cluster's
-// distributed shared memory; no workspace.
+// of kernels/lowrank_linear/flashsvd_prefill.cu (v1; `prefill_kernel: v2`: flashsvd_prefill_v2.cu), each
+// token tile's Z shared across a thread-block cluster's distributed shared memory; no workspace.
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -19,7 +19,9 @@ namespace kk = kernels;
 class FlashsvdCuda final : public CudaLowrankMethod {
  public:
   explicit FlashsvdCuda(const Params& p)
-      : kernel_(p.string("decode_kernel") == "v3" ? kk::FlashsvdDecodeKernel::v3 : kk::FlashsvdDecodeKernel::v2) {}
+      : kernel_(p.string("decode_kernel") == "v3" ? kk::FlashsvdDecodeKernel::v3 : kk::FlashsvdDecodeKernel::v2),
+        prefill_kernel_(p.string("prefill_kernel") == "v2" ? kk::FlashsvdPrefillKernel::v2
+                                                           : kk::FlashsvdPrefillKernel::v1) {}
 
   Support can_run(const Point& point, Backend) const override {
     const Params pp = point.params();
@@ -37,10 +39,10 @@ class FlashsvdCuda final : public CudaLowrankMethod {
     vt_ = upload_half(p_->Vt, st);
     prefill_ = p_->tokens > kk::kFlashsvdDecodeMaxTokens;
     if (prefill_) {
-      if (!kk::flashsvd_prefill_supported(p_->d_in, p_->d_out, p_->rank))
+      if (!kk::flashsvd_prefill_supported(p_->d_in, p_->d_out, p_->rank, prefill_kernel_))
         throw std::runtime_error(fmt::format("flashsvd: the prefill kernel takes ranks up to {} (rank {})",
                                              kk::kFlashsvdPrefillMaxRank, p_->rank));
-      kk::configure_flashsvd_prefill(p_->d_in, p_->d_out, p_->rank);
+      kk::configure_flashsvd_prefill(p_->d_in, p_->d_out, p_->rank, prefill_kernel_);
       return;
     }
     if (!kk::flashsvd_decode_supported(p_->tokens, p_->d_in, p_->d_out, p_->rank, kernel_))
@@ -59,6 +61,7 @@ class FlashsvdCuda final : public CudaLowrankMethod {
       kk::FlashsvdPrefillArgs a;
       a.X = x_.data(), a.Vt = vt_.data(), a.US = us_.data(), a.Y = y_.data();
       a.tokens = p_->tokens, a.d_in = p_->d_in, a.d_out = p_->d_out, a.rank = p_->rank;
+      a.kernel = prefill_kernel_;
       kk::launch_flashsvd_prefill(a, ctx_->stream());
       LRB_CUDA_CHECK_LAUNCH();
       return;
@@ -80,7 +83,8 @@ class FlashsvdCuda final : public CudaLowrankMethod {
   }
   Footprint transient() const override { return workspace(); }
   Json metrics() const override {
-    if (prefill_) return {{"kernel", "prefill_cluster_v1"}};
+    if (prefill_)
+      return {{"kernel", prefill_kernel_ == kk::FlashsvdPrefillKernel::v2 ? "prefill_cluster_v2" : "prefill_cluster_v1"}};
     return {{"decode_kernel", kernel_ == kk::FlashsvdDecodeKernel::v3 ? "v3" : "v2"}, {"grid", grid_}};
   }
 
@@ -89,6 +93,7 @@ class FlashsvdCuda final : public CudaLowrankMethod {
   DeviceBuffer<float> z_;
   DeviceBuffer<unsigned> counters_;
   kk::FlashsvdDecodeKernel kernel_;
+  kk::FlashsvdPrefillKernel prefill_kernel_;
   int grid_ = 0;
   bool prefill_ = false;
 };
