@@ -1,0 +1,133 @@
+#pragma once
+// The CUDA path bgmv and sgmv share (kernels/adapter_projection/punica.cuh): per projection the base GEMM
+// (base+adapter mode; cuBLASLt, tuned for the shape, Y = X W^T), then ONE shrink launch and ONE expand launch
+// for all projections of the pass. bgmv walks the batch token by token with each token's adapter index
+// (nothing sorted: one segment per token); sgmv walks the batch layout's segments (tokens sorted by adapter), so
+// an adapter's factors are read once per segment. All K adapters of a projection are stacked ([K][r][d_in] and
+// [K][d_out][r]), as Punica and vLLM keep them.
+#include <fmt/format.h>
+
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "harness/cuda/lt_gemm.hpp"
+#include "kernels/adapter_projection/punica.cuh"
+#include "kernels/common/device_limits.cuh"
+#include "workloads/adapter_projection/device_data.hpp"
+
+namespace lrb::cuda {
+
+class PunicaLoraCuda : public CudaAdapterMethod {
+ public:
+  enum class Walk { per_token, segments };
+  explicit PunicaLoraCuda(Walk walk) : walk_(walk) {}
+
+  Support can_run(const Point& point, Backend) const override {
+    const Params p = point.params();
+    if (p.has("rank") && p.integer("rank") > kernels::kLoraMaxRank)
+      return Support::no(fmt::format("the expand kernel keeps a row of B in registers: ranks up to {} (rank = {})",
+                                     kernels::kLoraMaxRank, p.integer("rank")));
+    return Support::yes();
+  }
+
+  void prepare(const Problem& problem, ExecContext& ctx) override {
+    bind(problem, ctx);
+    const cudaStream_t st = ctx_->stream();
+    if (p_->rank > kernels::kLoraMaxRank)
+      throw std::runtime_error(fmt::format("{}: rank {} above {}", name(), p_->rank, kernels::kLoraMaxRank));
+    const std::size_t n = p_->projections.size();
+    for (auto* v : {&w_, &x_, &a_, &b_}) {
+      v->clear();
+      v->resize(n);
+    }
+    scale_.clear();
+    scale_.resize(n);
+    t_.allocate(n * static_cast<std::size_t>(p_->batch) * p_->rank);
+    t_.zero(st);
+    std::vector<kernels::LoraProjectionArgs> table(n);
+    int max_in = 0, max_out = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const auto& pp = p_->projections[i];
+      if (p_->with_base) w_[i] = upload_half(pp.W, st);
+      x_[i] = upload_half(pp.X, st);
+      const StackedAdapters s = pp.stacked();
+      a_[i].upload(reinterpret_cast<const __half*>(s.A.data()), s.A.size(), st);
+      b_[i].upload(reinterpret_cast<const __half*>(s.B.data()), s.B.size(), st);
+      scale_[i].upload(s.scale.data(), s.scale.size(), st);
+      auto& t = table[i];
+      t.X = x_[i].data(), t.A = a_[i].data(), t.B = b_[i].data(), t.scale = scale_[i].data(), t.Y = y_[i].data();
+      t.T = t_.data() + i * static_cast<std::size_t>(p_->batch) * p_->rank;
+      t.d_in = pp.d_in, t.d_out = pp.d_out;
+      max_in = std::max(max_in, pp.d_in), max_out = std::max(max_out, pp.d_out);
+      if (p_->with_base)
+        plan_gemm_tn(*ctx_, pp.d_out, p_->batch, pp.d_in, w_[i].data(), pp.d_in, x_[i].data(), pp.d_in, 0.0f,
+                     y_[i].data(), pp.d_out);
+    }
+    table_.upload(table.data(), table.size(), st);
+
+    // The walk: bgmv one segment per token in batch order (its adapter index), sgmv the sorted segments.
+    const AdapterBatch& b = p_->layout;
+    std::vector<int> offset, adapter, order;
+    if (walk_ == Walk::per_token) {
+      order.resize(static_cast<std::size_t>(b.batch()));
+      std::iota(order.begin(), order.end(), 0);
+      offset.resize(order.size() + 1);
+      std::iota(offset.begin(), offset.end(), 0);
+      adapter = b.token_adapter;
+    } else {
+      order = b.order, offset = b.segment_offset, adapter = b.segment_adapter;
+    }
+    order_.upload(order.data(), order.size(), st);
+    offset_.upload(offset.data(), offset.size(), st);
+    adapter_.upload(adapter.data(), adapter.size(), st);
+
+    launch_ = {};
+    launch_.projections = table_.data();
+    launch_.n_projections = static_cast<int>(n);
+    launch_.seg_offset = offset_.data(), launch_.seg_adapter = adapter_.data(), launch_.order = order_.data();
+    launch_.segments = static_cast<int>(adapter.size());
+    launch_.tokens = p_->batch, launch_.rank = p_->rank;
+    launch_.max_d_in = max_in, launch_.max_d_out = max_out;
+    launch_.shrink_splits =
+        kernels::shrink_splits_for(launch_.segments, launch_.n_projections, max_in, kernels::device_sm_count());
+    launch_.accumulate = p_->with_base;
+  }
+
+  void run(ExecContext&) override {
+    const cudaStream_t st = ctx_->stream();
+    if (p_->with_base)
+      for (std::size_t i = 0; i < x_.size(); ++i) {
+        const auto& pp = p_->projections[i];
+        tuned_gemm_tn(*ctx_, pp.d_out, p_->batch, pp.d_in, 1.0f, w_[i].data(), pp.d_in, x_[i].data(), pp.d_in, 0.0f,
+                      y_[i].data(), pp.d_out);
+      }
+    LRB_CUDA_CHECK(cudaMemsetAsync(t_.data(), 0, t_.bytes(), st));
+    kernels::launch_lora_shrink(launch_, st);
+    LRB_CUDA_CHECK_LAUNCH();
+    kernels::launch_lora_expand(launch_, st);
+    LRB_CUDA_CHECK_LAUNCH();
+  }
+
+  Footprint footprint() const override {
+    return {{{"base_weights", bytes_of(w_)}, {"adapters", bytes_of(a_) + bytes_of(b_)}, {"workspace", t_.bytes()}}};
+  }
+  Json metrics() const override {
+    return {{"kernel", walk_ == Walk::per_token ? "bgmv_v1" : "sgmv_v1"},
+            {"segments", launch_.segments},
+            {"shrink_splits", launch_.shrink_splits}};
+  }
+
+ private:
+  const char* name() const { return walk_ == Walk::per_token ? "bgmv" : "sgmv"; }
+
+  Walk walk_;
+  std::vector<DeviceBuffer<__half>> w_, x_, a_, b_;
+  std::vector<DeviceBuffer<float>> scale_;
+  DeviceBuffer<float> t_;
+  DeviceBuffer<kernels::LoraProjectionArgs> table_;
+  DeviceBuffer<int> order_, offset_, adapter_;
+  kernels::LoraLaunch launch_;
+};
+
+}  // namespace lrb::cuda
