@@ -148,7 +148,8 @@ class FlashsvdPrefill : public ::testing::TestWithParam<LinearCase> {};
 
 TEST_P(FlashsvdPrefill, MatchesTheReferenceAndTheCpuPath) {
   REQUIRE_GPU();
-  expect_prefill_agrees("lowrank_linear", "flashsvd", GetParam().values, 2e-3, "prefill_cluster_v1");
+  expect_prefill_agrees("lowrank_linear", "flashsvd", GetParam().values, 2e-3, "prefill_cluster_v1",
+                        {{"prefill_kernel", "v1"}});
 }
 
 // v2 (phase 1 split over d_in, partials reduced across the cluster): the same shapes, plus the slices' edges.
@@ -156,6 +157,15 @@ TEST_P(FlashsvdPrefill, V2MatchesTheReferenceAndTheCpuPath) {
   REQUIRE_GPU();
   expect_prefill_agrees("lowrank_linear", "flashsvd", GetParam().values, 2e-3, "prefill_cluster_v2",
                         {{"prefill_kernel", "v2"}});
+}
+
+// The default (auto) takes v2 at ranks <= 128 and v1 above, as measured (methods/flashsvd/flashsvd_cuda.cpp).
+TEST(FlashsvdPrefillAuto, TakesV2AtRanksUpTo128AndV1Above) {
+  REQUIRE_GPU();
+  expect_prefill_agrees("lowrank_linear", "flashsvd", {{"d_in", 256}, {"d_out", 200}, {"rank", 128}, {"tokens", 40}},
+                        2e-3, "prefill_cluster_v2");
+  expect_prefill_agrees("lowrank_linear", "flashsvd", {{"d_in", 256}, {"d_out", 200}, {"rank", 129}, {"tokens", 40}},
+                        2e-3, "prefill_cluster_v1");
 }
 
 INSTANTIATE_TEST_SUITE_P(Gpu, FlashsvdPrefill, ::testing::ValuesIn(linear_prefill_cases()),

@@ -9,7 +9,7 @@ namespace {
 constexpr int kThreads = 256, kWarps = kThreads / 32;
 constexpr int kShrinkTokens = 8;   // tokens of a segment a shrink warp carries at once (one A load, 8 dot products)
 constexpr int kExpandTokens = 32;  // T rows staged at once by an expand block
-constexpr int kMaxRank = kLoraMaxRank;
+static_assert(kLoraMaxRank == 64, "lora_expand's rank buckets stop at 64");
 
 __device__ __forceinline__ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
@@ -60,6 +60,7 @@ __global__ void __launch_bounds__(kThreads) lora_shrink(LoraLaunch l) {
       const __half* ar = A + static_cast<long long>(j) * P.d_in;
       float acc[kShrinkTokens] = {};
       if (vec) {
+#pragma unroll 4
         for (int c = c0 + 8 * lane; c < c1; c += 256) {
           const uint4 a = __ldg(reinterpret_cast<const uint4*>(ar + c));
 #pragma unroll
@@ -87,8 +88,12 @@ __global__ void __launch_bounds__(kThreads) lora_shrink(LoraLaunch l) {
 // Block (segment s, 256 output rows) of projection blockIdx.y: each thread holds its row of B_k in registers
 // (r <= 64 halfs) and, for each token of the segment (T rows staged in shared memory, kExpandTokens at a time),
 // writes Y[t, o] = (Y[t, o] +) s_k T[t] . B_k[o].
+// kR: the rank rounded up to 8, 16, 32 or 64, so a thread holds only as many registers of B as the rank needs
+// (v1 held 64 halfs at every rank: 114 registers, 2 blocks an SM, too few loads in flight for a kernel that
+// is all B rows; results/h100/punica_v1).
+template <int kR>
 __global__ void __launch_bounds__(kThreads) lora_expand(LoraLaunch l) {
-  __shared__ __align__(16) float ts[kExpandTokens][kMaxRank];
+  __shared__ __align__(16) float ts[kExpandTokens][kR];
   const LoraProjectionArgs P = l.projections[blockIdx.y];
   const int tiles = ceil_div(l.max_d_out, kThreads);
   const int s = static_cast<int>(blockIdx.x) / tiles, tile = static_cast<int>(blockIdx.x) % tiles;
@@ -97,14 +102,14 @@ __global__ void __launch_bounds__(kThreads) lora_expand(LoraLaunch l) {
   const bool live = o < P.d_out;
   const int k = l.seg_adapter[s], t0 = l.seg_offset[s], t1 = l.seg_offset[s + 1];
   const float scale = P.scale[k];
-  __half2 b[kMaxRank / 2];
+  __half2 b[kR / 2];
 #pragma unroll
-  for (int jj = 0; jj < kMaxRank / 2; ++jj) b[jj] = __float2half2_rn(0.0f);
+  for (int jj = 0; jj < kR / 2; ++jj) b[jj] = __float2half2_rn(0.0f);
   if (live) {
     const __half* br = P.B + (static_cast<long long>(k) * P.d_out + o) * r;
     if (r % 8 == 0) {  // the row is 16-byte aligned
 #pragma unroll
-      for (int v = 0; v < kMaxRank / 8; ++v) {
+      for (int v = 0; v < kR / 8; ++v) {
         if (8 * v >= r) break;
         const uint4 w = __ldg(reinterpret_cast<const uint4*>(br) + v);
         const auto* wh = reinterpret_cast<const __half2*>(&w);
@@ -112,7 +117,7 @@ __global__ void __launch_bounds__(kThreads) lora_expand(LoraLaunch l) {
       }
     } else {
 #pragma unroll
-      for (int jj = 0; jj < kMaxRank / 2; ++jj) {
+      for (int jj = 0; jj < kR / 2; ++jj) {
         if (2 * jj >= r) break;
         b[jj] = __halves2half2(br[2 * jj], 2 * jj + 1 < r ? br[2 * jj + 1] : __float2half(0.0f));
       }
@@ -121,8 +126,8 @@ __global__ void __launch_bounds__(kThreads) lora_expand(LoraLaunch l) {
   for (int tc = t0; tc < t1; tc += kExpandTokens) {
     const int nt = min(kExpandTokens, t1 - tc);
     __syncthreads();  // the previous chunk's rows are read
-    for (int e = threadIdx.x; e < nt * kMaxRank; e += kThreads) {
-      const int i = e / kMaxRank, j = e % kMaxRank;
+    for (int e = threadIdx.x; e < nt * kR; e += kThreads) {
+      const int i = e / kR, j = e % kR;
       ts[i][j] = j < r ? P.T[static_cast<long long>(l.order[tc + i]) * r + j] : 0.0f;
     }
     __syncthreads();
@@ -130,7 +135,7 @@ __global__ void __launch_bounds__(kThreads) lora_expand(LoraLaunch l) {
     for (int i = 0; i < nt; ++i) {
       float acc = 0.0f;
 #pragma unroll
-      for (int jj = 0; jj < kMaxRank / 2; ++jj) {
+      for (int jj = 0; jj < kR / 2; ++jj) {
         if (2 * jj >= r) break;
         const float2 bf = __half22float2(b[jj]);
         const float2 tf = *reinterpret_cast<const float2*>(&ts[i][2 * jj]);
@@ -163,8 +168,11 @@ void launch_lora_shrink(const LoraLaunch& l, cudaStream_t stream) {
 void launch_lora_expand(const LoraLaunch& l, cudaStream_t stream) {
   if (l.segments == 0 || l.n_projections == 0) return;
   const int tiles = (l.max_d_out + kThreads - 1) / kThreads;
-  lora_expand<<<dim3(static_cast<unsigned>(l.segments * tiles), static_cast<unsigned>(l.n_projections)), kThreads, 0,
-                stream>>>(l);
+  const dim3 grid(static_cast<unsigned>(l.segments * tiles), static_cast<unsigned>(l.n_projections));
+  if (l.rank <= 8) lora_expand<8><<<grid, kThreads, 0, stream>>>(l);
+  else if (l.rank <= 16) lora_expand<16><<<grid, kThreads, 0, stream>>>(l);
+  else if (l.rank <= 32) lora_expand<32><<<grid, kThreads, 0, stream>>>(l);
+  else lora_expand<64><<<grid, kThreads, 0, stream>>>(l);
 }
 
 }  // namespace lrb::kernels

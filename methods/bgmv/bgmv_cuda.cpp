@@ -6,7 +6,7 @@ namespace lrb::cuda {
 namespace {
 class BgmvCuda final : public PunicaLoraCuda {
  public:
-  explicit BgmvCuda(const Params&) : PunicaLoraCuda(Walk::per_token) {}
+  explicit BgmvCuda(const Params& p) : PunicaLoraCuda(Walk::per_token, p) {}
 };
 }  // namespace
 LRBENCH_REGISTER_BACKEND("bgmv", cuda, BgmvCuda);

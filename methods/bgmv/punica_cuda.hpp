@@ -1,6 +1,7 @@
 #pragma once
-// The CUDA path bgmv and sgmv share (kernels/adapter_projection/punica.cuh): per projection the base GEMM
-// (base+adapter mode; cuBLASLt, tuned for the shape, Y = X W^T), then ONE shrink launch and ONE expand launch
+// The CUDA path bgmv and sgmv share (kernels/adapter_projection/punica.cuh): the base GEMMs Y = X W^T
+// (base+adapter mode; `schedule` as base_only's: one cuBLAS batched call for all projections, or a tuned
+// cuBLASLt GEMM per projection: the base the method is judged against), then ONE shrink launch and ONE expand launch
 // for all projections of the pass. bgmv walks the batch token by token with each token's adapter index
 // (nothing sorted: one segment per token); sgmv walks the batch layout's segments (tokens sorted by adapter), so
 // an adapter's factors are read once per segment. All K adapters of a projection are stacked ([K][r][d_in] and
@@ -21,7 +22,7 @@ namespace lrb::cuda {
 class PunicaLoraCuda : public CudaAdapterMethod {
  public:
   enum class Walk { per_token, segments };
-  explicit PunicaLoraCuda(Walk walk) : walk_(walk) {}
+  PunicaLoraCuda(Walk walk, const Params& p) : walk_(walk), batched_(p.string("schedule") == "batched") {}
 
   Support can_run(const Point& point, Backend) const override {
     const Params p = point.params();
@@ -46,6 +47,7 @@ class PunicaLoraCuda : public CudaAdapterMethod {
     t_.allocate(n * static_cast<std::size_t>(p_->batch) * p_->rank);
     t_.zero(st);
     std::vector<kernels::LoraProjectionArgs> table(n);
+    std::vector<GemmProblem> base;
     int max_in = 0, max_out = 0;
     for (std::size_t i = 0; i < n; ++i) {
       const auto& pp = p_->projections[i];
@@ -60,10 +62,14 @@ class PunicaLoraCuda : public CudaAdapterMethod {
       t.T = t_.data() + i * static_cast<std::size_t>(p_->batch) * p_->rank;
       t.d_in = pp.d_in, t.d_out = pp.d_out;
       max_in = std::max(max_in, pp.d_in), max_out = std::max(max_out, pp.d_out);
-      if (p_->with_base)
+      if (p_->with_base && !batched_)
         plan_gemm_tn(*ctx_, pp.d_out, p_->batch, pp.d_in, w_[i].data(), pp.d_in, x_[i].data(), pp.d_in, 0.0f,
                      y_[i].data(), pp.d_out);
+      if (p_->with_base)
+        base.push_back({pp.d_out, p_->batch, pp.d_in, w_[i].data(), pp.d_in, x_[i].data(), pp.d_in, y_[i].data(),
+                        pp.d_out, 1.0f, 0.0f});
     }
+    if (batched_ && !base.empty()) base_.plan(base, *ctx_);
     table_.upload(table.data(), table.size(), st);
 
     // The walk: bgmv one segment per token in batch order (its adapter index), sgmv the sorted segments.
@@ -96,7 +102,8 @@ class PunicaLoraCuda : public CudaAdapterMethod {
 
   void run(ExecContext&) override {
     const cudaStream_t st = ctx_->stream();
-    if (p_->with_base)
+    if (p_->with_base && batched_) base_.run(*ctx_);
+    if (p_->with_base && !batched_)
       for (std::size_t i = 0; i < x_.size(); ++i) {
         const auto& pp = p_->projections[i];
         tuned_gemm_tn(*ctx_, pp.d_out, p_->batch, pp.d_in, 1.0f, w_[i].data(), pp.d_in, x_[i].data(), pp.d_in, 0.0f,
@@ -114,6 +121,7 @@ class PunicaLoraCuda : public CudaAdapterMethod {
   }
   Json metrics() const override {
     return {{"kernel", walk_ == Walk::per_token ? "bgmv_v1" : "sgmv_v1"},
+            {"base_schedule", batched_ ? "batched" : "per_projection"},
             {"segments", launch_.segments},
             {"shrink_splits", launch_.shrink_splits}};
   }
@@ -122,6 +130,8 @@ class PunicaLoraCuda : public CudaAdapterMethod {
   const char* name() const { return walk_ == Walk::per_token ? "bgmv" : "sgmv"; }
 
   Walk walk_;
+  bool batched_;
+  GroupedGemm base_;
   std::vector<DeviceBuffer<__half>> w_, x_, a_, b_;
   std::vector<DeviceBuffer<float>> scale_;
   DeviceBuffer<float> t_;

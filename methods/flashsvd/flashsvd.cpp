@@ -38,10 +38,11 @@ LRBENCH_DECLARE_METHOD(lowrank_linear, "flashsvd",
                                     "CUDA path only: the decode kernel's version, v2 (one role a block) or v3 (both "
                                     "roles a block, cooperative grid); docs/perf/flashsvd.md",
                                     {}, {}, {"v2", "v3"}},
-                                   {"prefill_kernel", ParamType::string, "v1",
+                                   {"prefill_kernel", ParamType::string, "auto",
                                     "CUDA path only: the prefill kernel's version (T > 16), v1 (phase 1 split over the "
-                                    "rank) or v2 (split over d_in, reduced through distributed shared memory, "
-                                    "multi-stage pipelines); docs/perf/flashsvd.md",
-                                    {}, {}, {"v1", "v2"}}}});
+                                    "rank), v2 (split over d_in, reduced through distributed shared memory, "
+                                    "multi-stage pipelines) or auto (v2 at ranks <= 128, v1 above: the faster of the "
+                                    "two as measured); docs/perf/flashsvd.md",
+                                    {}, {}, {"auto", "v1", "v2"}}}});
 LRBENCH_REGISTER_BACKEND("flashsvd", cpu, FlashsvdCpu);
 }  // namespace lrb

@@ -3,6 +3,7 @@
 // of kernels/lowrank_linear/flashsvd_prefill.cu (v1; `prefill_kernel: v2`: flashsvd_prefill_v2.cu), each
 // token tile's Z shared across a thread-block cluster's distributed shared memory; no workspace.
 #include <stdexcept>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -20,8 +21,7 @@ class FlashsvdCuda final : public CudaLowrankMethod {
  public:
   explicit FlashsvdCuda(const Params& p)
       : kernel_(p.string("decode_kernel") == "v3" ? kk::FlashsvdDecodeKernel::v3 : kk::FlashsvdDecodeKernel::v2),
-        prefill_kernel_(p.string("prefill_kernel") == "v2" ? kk::FlashsvdPrefillKernel::v2
-                                                           : kk::FlashsvdPrefillKernel::v1) {}
+        prefill_choice_(p.string("prefill_kernel")) {}
 
   Support can_run(const Point& point, Backend) const override {
     const Params pp = point.params();
@@ -38,6 +38,11 @@ class FlashsvdCuda final : public CudaLowrankMethod {
     us_ = upload_half(p_->US, st);
     vt_ = upload_half(p_->Vt, st);
     prefill_ = p_->tokens > kk::kFlashsvdDecodeMaxTokens;
+    // auto: v2 where it measured faster than v1 (ranks <= 128: 0.51-0.58x v1's time at r = 64 on the H100),
+    // v1 above (v2 is 1.03-1.27x v1 at r >= 256 there); results/h100/flashsvd_prefill/.
+    prefill_kernel_ = prefill_choice_ == "v2" || (prefill_choice_ == "auto" && p_->rank <= 128)
+                          ? kk::FlashsvdPrefillKernel::v2
+                          : kk::FlashsvdPrefillKernel::v1;
     if (prefill_) {
       if (!kk::flashsvd_prefill_supported(p_->d_in, p_->d_out, p_->rank, prefill_kernel_))
         throw std::runtime_error(fmt::format("flashsvd: the prefill kernel takes ranks up to {} (rank {})",
@@ -93,7 +98,8 @@ class FlashsvdCuda final : public CudaLowrankMethod {
   DeviceBuffer<float> z_;
   DeviceBuffer<unsigned> counters_;
   kk::FlashsvdDecodeKernel kernel_;
-  kk::FlashsvdPrefillKernel prefill_kernel_;
+  std::string prefill_choice_;
+  kk::FlashsvdPrefillKernel prefill_kernel_ = kk::FlashsvdPrefillKernel::v1;
   int grid_ = 0;
   bool prefill_ = false;
 };

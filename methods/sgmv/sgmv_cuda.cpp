@@ -6,7 +6,7 @@ namespace lrb::cuda {
 namespace {
 class SgmvCuda final : public PunicaLoraCuda {
  public:
-  explicit SgmvCuda(const Params&) : PunicaLoraCuda(Walk::segments) {}
+  explicit SgmvCuda(const Params& p) : PunicaLoraCuda(Walk::segments, p) {}
 };
 }  // namespace
 LRBENCH_REGISTER_BACKEND("sgmv", cuda, SgmvCuda);
