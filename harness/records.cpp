@@ -80,9 +80,7 @@ void JsonlWriter::write(const Json& record) {
   if (::fsync(fd_) != 0) fail();
 }
 
-std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std::string>* warnings) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("cannot read '{}'", path.string()));
+std::vector<Json> read_jsonl(std::istream& in, const std::string& name, std::vector<std::string>* warnings) {
   std::vector<Json> out;
   std::string line;
   std::size_t number = 0;
@@ -94,10 +92,16 @@ std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std:
       if (!j.is_object()) throw std::runtime_error("not an object");
       out.push_back(std::move(j));
     } catch (const std::exception& e) {
-      if (warnings) warnings->push_back(fmt::format("{}:{}: skipped a malformed line ({})", path.string(), number, e.what()));
+      if (warnings) warnings->push_back(fmt::format("{}:{}: skipped a malformed line ({})", name, number, e.what()));
     }
   }
   return out;
+}
+
+std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std::string>* warnings) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("cannot read '{}'", path.string()));
+  return read_jsonl(in, path.string(), warnings);
 }
 
 std::string record_key(const std::string& block, const std::string& point_id, const std::string& method_label) {

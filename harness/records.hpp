@@ -2,6 +2,7 @@
 // JSONL record files: one JSON object per line, appended and flushed as each record completes, so a
 // kill loses at most the record being measured.
 #include <filesystem>
+#include <istream>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,6 +31,8 @@ class JsonlWriter {
 
 // Reads every complete JSON line; malformed lines are reported in `warnings` and skipped.
 std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std::string>* warnings = nullptr);
+// The same from a stream (`name` in the warnings): what read_jsonl(path) does after opening the file.
+std::vector<Json> read_jsonl(std::istream& in, const std::string& name, std::vector<std::string>* warnings = nullptr);
 
 // A record's string field, or `fallback` where it is missing or not a string (records are outside input:
 // nlohmann's value() would throw its own type_error on a wrong type).

@@ -119,8 +119,7 @@ RunPlan plan_run(const Config& config, const RunOptions& options, const std::set
     for (std::size_t p = 0; p < bp.points.size(); ++p) {
       if (static_cast<int>(p % static_cast<std::size_t>(options.shard_count)) != options.shard_index) continue;
       for (std::size_t v = 0; v < bp.variants.size(); ++v) {
-        const std::string subject =
-            (block.name.empty() ? "" : block.name + "/") + bp.variants[v].label + "/" + bp.points[p].id;
+        const std::string subject = filter_subject(block.name, bp.variants[v].label, bp.points[p].id);
         if (filter && !std::regex_search(subject, *filter)) {
           ++summary.filtered;
           continue;

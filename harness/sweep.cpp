@@ -114,4 +114,8 @@ std::vector<MethodVariant> expand_methods(const RunBlock& config) {
   return variants;
 }
 
+std::string filter_subject(const std::string& block, const std::string& method_label, const std::string& point_id) {
+  return (block.empty() ? "" : block + "/") + method_label + "/" + point_id;
+}
+
 }  // namespace lrb

@@ -23,4 +23,7 @@ std::vector<MethodVariant> expand_methods(const RunBlock& block);
 // "K=16,batch=1" style text of a JSON object's values (strings unquoted).
 std::string describe_values(const Json& values);
 
+// What --filter matches: "[<block>/]<method label>/<point id>" (the block's name first where it has one).
+std::string filter_subject(const std::string& block, const std::string& method_label, const std::string& point_id);
+
 }  // namespace lrb

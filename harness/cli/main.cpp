@@ -1,4 +1,5 @@
-// lrbench: run, validate, list, report. Exit codes (scripts rely on them):
+// lrbench: run, validate, list, report, merge. Exit codes (scripts rely on them; merge's own in
+// harness/cli/merge_command.hpp):
 //   0  success (a run whose records are all ok or skipped)
 //   1  a run stopped by an error outside any method (unwritable output, results of another config, ...)
 //   2  bad usage or an invalid config (nothing is written)
@@ -14,6 +15,7 @@
 #include "analysis/claims.hpp"
 #include "analysis/report.hpp"
 #include "harness/cli/list_command.hpp"
+#include "harness/cli/merge_command.hpp"
 #include "harness/cli/model_command.hpp"
 #include "harness/config.hpp"
 #include "harness/records.hpp"
@@ -171,6 +173,18 @@ int main(int argc, char** argv) {
                      "the config that produced RESULTS: adds its claims, claimed vs measured with a verdict each")
       ->check(CLI::ExistingFile);
 
+  lrb::MergeArgs mg;
+  auto* merge = app.add_subcommand(
+      "merge", "merge the record files of one config's shards into one, listing duplicates, conflicts and every "
+               "(point, method) missing; exit 1 when incomplete");
+  merge->add_option("SHARDS", mg.inputs, "record files (.jsonl) of one config")->required()->check(CLI::ExistingFile);
+  merge->add_option("--out", mg.out, "the merged .jsonl (written whole through a temporary file)")->required();
+  merge->add_option("--config", mg.config, "the config the shards ran: what a complete set holds")
+      ->required()
+      ->check(CLI::ExistingFile);
+  merge->add_option("--filter", mg.filter, "the runs' --filter, if they had one: only matching pairs are expected");
+  merge->add_flag("--force", mg.force, "replace an existing --out");
+
   lrb::ModelArgs ma;
   auto* model = app.add_subcommand("model", "run the real model (SmolLM2-135M) on real text: CPU vs CUDA, perplexity");
   model->add_option("MODEL", ma.model, "model id (smollm2-135m) or a .gguf path")->capture_default_str();
@@ -215,6 +229,7 @@ int main(int argc, char** argv) {
       return kExitOk;
     }
     if (*report) return report_command(rp);
+    if (*merge) return lrb::merge_command(mg);
     if (*model) return lrb::model_command(ma);
     return run_command(ra);
   } catch (const std::exception& e) {
