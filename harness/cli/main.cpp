@@ -1,5 +1,5 @@
-// lrbench: run, validate, list, report, merge. Exit codes (scripts rely on them; merge's own in
-// harness/cli/merge_command.hpp):
+// lrbench: run, validate, list, report, merge, compare. Exit codes (scripts rely on them; merge's own in
+// harness/cli/merge_command.hpp; compare: 0 no regression, 1 a pair slower beyond the threshold, 2 usage):
 //   0  success (a run whose records are all ok or skipped)
 //   1  a run stopped by an error outside any method (unwritable output, results of another config, ...)
 //   2  bad usage or an invalid config (nothing is written)
@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "analysis/claims.hpp"
+#include "analysis/compare.hpp"
 #include "analysis/report.hpp"
 #include "harness/cli/list_command.hpp"
 #include "harness/cli/merge_command.hpp"
@@ -136,6 +137,23 @@ int report_command(const ReportArgs& a) {
   return kExitOk;
 }
 
+struct CompareArgs {
+  std::string a, b;
+  lrb::CompareOptions options;
+};
+
+int compare_command(const CompareArgs& c) {
+  std::vector<std::string> warnings;
+  const auto a = lrb::read_jsonl(c.a, &warnings);
+  const auto b = lrb::read_jsonl(c.b, &warnings);
+  for (const auto& w : warnings) std::cerr << "warning: " << w << "\n";
+  const auto r = lrb::compare_runs(a, b, c.options);
+  std::cout << lrb::compare_markdown(r, c.options);
+  for (const auto& k : r.not_ok) std::cerr << "not compared (status): " << k << "\n";
+  if (r.rows.empty()) std::cerr << fmt::format("no (point, method) pair is ok in both {} and {}\n", c.a, c.b);
+  return r.slower > 0 ? kExitError : kExitOk;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -185,6 +203,19 @@ int main(int argc, char** argv) {
   merge->add_option("--filter", mg.filter, "the runs' --filter, if they had one: only matching pairs are expected");
   merge->add_flag("--force", mg.force, "replace an existing --out");
 
+  CompareArgs cp;
+  auto* compare = app.add_subcommand(
+      "compare", "compare two runs pair by pair: median time change, a Mann-Whitney U test on the samples, the "
+                 "relative error; exit 1 when a pair is slower beyond the threshold");
+  compare->add_option("A", cp.a, "baseline results .jsonl")->required()->check(CLI::ExistingFile);
+  compare->add_option("B", cp.b, "new results .jsonl")->required()->check(CLI::ExistingFile);
+  compare->add_option("--threshold", cp.options.threshold, "relative change in median time that counts")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 10.0));
+  compare->add_option("--alpha", cp.options.alpha, "significance level of the U test")
+      ->capture_default_str()
+      ->check(CLI::Range(1e-9, 0.5));
+
   lrb::ModelArgs ma;
   auto* model = app.add_subcommand("model", "run the real model (SmolLM2-135M) on real text: CPU vs CUDA, perplexity");
   model->add_option("MODEL", ma.model, "model id (smollm2-135m) or a .gguf path")->capture_default_str();
@@ -230,6 +261,7 @@ int main(int argc, char** argv) {
     }
     if (*report) return report_command(rp);
     if (*merge) return lrb::merge_command(mg);
+    if (*compare) return compare_command(cp);
     if (*model) return lrb::model_command(ma);
     return run_command(ra);
   } catch (const std::exception& e) {

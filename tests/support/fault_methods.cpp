@@ -1,6 +1,8 @@
 #include "tests/support/fault_methods.hpp"
 
+#include <chrono>
 #include <limits>
+#include <thread>
 #include <stdexcept>
 
 #include "harness/registry.hpp"
@@ -26,7 +28,8 @@ std::vector<MatrixF> right_answer(const AdapterProblem& p) {
 
 class FaultMethod final : public CpuAdapterMethod {
  public:
-  explicit FaultMethod(const Params& p) : mode_(p.string("mode")), fail_on_batch_(p.integer("fail_on_batch")) {}
+  explicit FaultMethod(const Params& p)
+      : mode_(p.string("mode")), fail_on_batch_(p.integer("fail_on_batch")), sleep_us_(p.integer("sleep_us")) {}
 
   void prepare(const Problem& problem, ExecContext&) override {
     const auto& p = static_cast<const AdapterProblem&>(problem);
@@ -36,6 +39,9 @@ class FaultMethod final : public CpuAdapterMethod {
   }
   void run(ExecContext&) override {
     if (failing_ && mode_ == "throw") throw std::runtime_error("injected fault");
+    // A fixed cost a run (test_compare's "same build" runs): a shared 2-core machine moves real kernels'
+    // medians by 10-35% between runs, far more than the build does.
+    if (sleep_us_ > 0) std::this_thread::sleep_for(std::chrono::microseconds(sleep_us_));
     for (std::size_t i = 0; i < out_.size(); ++i) {
       if (failing_ && mode_ == "unwritten" && i == 0) {
         out_[i].bottomRows(out_[i].rows() - 1) = answer_[i].bottomRows(answer_[i].rows() - 1);
@@ -51,7 +57,7 @@ class FaultMethod final : public CpuAdapterMethod {
 
  private:
   std::string mode_;
-  long long fail_on_batch_;
+  long long fail_on_batch_, sleep_us_;
   bool failing_ = false;
   std::vector<MatrixF> answer_;
 };
@@ -96,7 +102,8 @@ LRBENCH_DECLARE_METHOD(
     adapter_projection, "test_fault",
     {.description = "test only: right answers, faults on one batch size",
      .params = {{"mode", ParamType::string, "throw", "fault to inject", {}, {}, {"none", "throw", "nan", "unwritten", "wrong"}},
-                {"fail_on_batch", ParamType::integer, 0, "batch size whose points fail (0: none)", 0.0, {}, {}}},
+                {"fail_on_batch", ParamType::integer, 0, "batch size whose points fail (0: none)", 0.0, {}, {}},
+                {"sleep_us", ParamType::integer, 0, "microseconds each run sleeps (a fixed cost)", 0.0, 1e6, {}}},
      .hidden = true});
 LRBENCH_REGISTER_BACKEND("test_fault", cpu, FaultMethod);
 
