@@ -1,4 +1,4 @@
-// lrbench: run, validate, list, report, merge, compare. Exit codes (scripts rely on them; merge's own in
+// lrbench: run, validate, list, report, merge, compare, plot. Exit codes (scripts rely on them; merge's own in
 // harness/cli/merge_command.hpp; compare: 0 no regression, 1 a pair slower beyond the threshold, 2 usage):
 //   0  success (a run whose records are all ok or skipped)
 //   1  a run stopped by an error outside any method (unwritable output, results of another config, ...)
@@ -17,6 +17,7 @@
 #include "analysis/report.hpp"
 #include "harness/cli/list_command.hpp"
 #include "harness/cli/merge_command.hpp"
+#include "harness/cli/plot_command.hpp"
 #include "harness/cli/model_command.hpp"
 #include "harness/config.hpp"
 #include "harness/records.hpp"
@@ -216,6 +217,14 @@ int main(int argc, char** argv) {
       ->capture_default_str()
       ->check(CLI::Range(1e-9, 0.5));
 
+  lrb::PlotArgs pl;
+  auto* plot = app.add_subcommand("plot", "plots from results (analysis/plot.py, matplotlib): rooflines, latency "
+                                          "against batch, compression against error, time and memory against T, "
+                                          "floor fractions; PNG and PDF");
+  plot->add_option("RESULTS", pl.inputs, "results .jsonl files")->required()->check(CLI::ExistingFile);
+  plot->add_option("--out", pl.out, "folder for the plots")->required();
+  plot->add_option("--point", pl.point, "regex on the point id: the point of the floor-fraction bars");
+
   lrb::ModelArgs ma;
   auto* model = app.add_subcommand("model", "run the real model (SmolLM2-135M) on real text: CPU vs CUDA, perplexity");
   model->add_option("MODEL", ma.model, "model id (smollm2-135m) or a .gguf path")->capture_default_str();
@@ -262,6 +271,7 @@ int main(int argc, char** argv) {
     if (*report) return report_command(rp);
     if (*merge) return lrb::merge_command(mg);
     if (*compare) return compare_command(cp);
+    if (*plot) return lrb::plot_command(pl);
     if (*model) return lrb::model_command(ma);
     return run_command(ra);
   } catch (const std::exception& e) {
