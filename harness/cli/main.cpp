@@ -14,6 +14,7 @@
 
 #include "analysis/claims.hpp"
 #include "analysis/compare.hpp"
+#include "analysis/gbench.hpp"
 #include "analysis/report.hpp"
 #include "harness/cli/list_command.hpp"
 #include "harness/cli/merge_command.hpp"
@@ -77,7 +78,7 @@ struct RunArgs {
   bool resume = false, quiet = false;
 };
 struct ReportArgs {
-  std::string in, csv, md, config;
+  std::string in, csv, md, config, gbench;
 };
 
 int run_command(const RunArgs& a) {
@@ -132,6 +133,14 @@ int report_command(const ReportArgs& a) {
         break;
       }
   lrb::write_reports(records, in.filename().string(), csv, md);
+  if (!a.gbench.empty()) {
+    std::ofstream g(a.gbench, std::ios::trunc);
+    g << lrb::gbench_from_records(records).dump(2) << "\n";
+    if (!g) {
+      std::cerr << fmt::format("cannot write {}\n", a.gbench);
+      return kExitError;
+    }
+  }
   std::cout << lrb::markdown_from_records(records);
   if (cfg) print_claims(*cfg, records, md);
   std::cerr << fmt::format("lrbench: {} records -> {} and {}\n", records.size(), csv.string(), md.string());
@@ -188,6 +197,8 @@ int main(int argc, char** argv) {
   report->add_option("RESULTS", rp.in, "results .jsonl")->required()->check(CLI::ExistingFile);
   report->add_option("--csv", rp.csv, "CSV output (default: RESULTS with .csv)");
   report->add_option("--md", rp.md, "markdown output (default: RESULTS with .md)");
+  report->add_option("--gbench", rp.gbench,
+                     "also write the records in Google Benchmark's JSON schema (what --benchmark_out writes)");
   report->add_option("--config", rp.config,
                      "the config that produced RESULTS: adds its claims, claimed vs measured with a verdict each")
       ->check(CLI::ExistingFile);
