@@ -43,12 +43,6 @@ double mann_whitney_p(const std::vector<double>& a, const std::vector<double>& b
 
 namespace {
 
-double number_at(const Json& j, const char* a, const char* b) {
-  if (!j.is_object() || !j.contains(a) || !j[a].is_object()) return -1;
-  const Json& o = j[a];
-  return o.contains(b) && o[b].is_number() ? o[b].get<double>() : -1;
-}
-
 std::vector<double> samples_of(const Json& r) {
   std::vector<double> s;
   if (!r.contains("time") || !r["time"].is_object()) return s;
@@ -75,7 +69,7 @@ CompareResult compare_runs(const std::vector<Json>& a, const std::vector<Json>& 
       continue;
     }
     const Json& rb = *it->second;
-    const double ta = number_at(ra, "time", "median"), tb = number_at(rb, "time", "median");
+    const double ta = record_number_at(ra, {"time", "median"}, -1), tb = record_number_at(rb, {"time", "median"}, -1);
     if (record_string(ra, "status") != "ok" || record_string(rb, "status") != "ok" || ta <= 0 || tb <= 0) {
       r.not_ok.push_back(fmt::format("{} ({} / {})", key, record_string(ra, "status", "?"),
                                      record_string(rb, "status", "?")));
@@ -87,8 +81,8 @@ CompareResult compare_runs(const std::vector<Json>& a, const std::vector<Json>& 
     row.method = record_string(ra, "method_label");
     row.point = record_string(ra, "point_id");
     row.time_a = ta, row.time_b = tb, row.change = tb / ta - 1.0;
-    row.error_a = number_at(ra, "fidelity", "rel_error");
-    row.error_b = number_at(rb, "fidelity", "rel_error");
+    row.error_a = record_number_at(ra, {"fidelity", "rel_error"}, -1);
+    row.error_b = record_number_at(rb, {"fidelity", "rel_error"}, -1);
     const auto sa = samples_of(ra), sb = samples_of(rb);
     bool significant = false;
     if (static_cast<int>(sa.size()) >= o.min_samples && static_cast<int>(sb.size()) >= o.min_samples) {
@@ -97,8 +91,8 @@ CompareResult compare_runs(const std::vector<Json>& a, const std::vector<Json>& 
       significant = row.p < o.alpha;
     } else {
       // Without samples: significant only where the interquartile ranges do not overlap.
-      const double a1 = number_at(ra, "time", "q1"), a3 = number_at(ra, "time", "q3");
-      const double b1 = number_at(rb, "time", "q1"), b3 = number_at(rb, "time", "q3");
+      const double a1 = record_number_at(ra, {"time", "q1"}, -1), a3 = record_number_at(ra, {"time", "q3"}, -1);
+      const double b1 = record_number_at(rb, {"time", "q1"}, -1), b3 = record_number_at(rb, {"time", "q3"}, -1);
       significant = a1 >= 0 && b1 >= 0 && (b1 > a3 || a1 > b3);
       row.test = "quartiles (no samples kept: measure.keep_samples)";
     }

@@ -14,14 +14,7 @@
 namespace lrb {
 
 std::vector<std::pair<std::string, std::string>> expected_records(const Config& config, const std::string& filter) {
-  std::optional<std::regex> re;
-  if (!filter.empty()) {
-    try {
-      re.emplace(filter);
-    } catch (const std::regex_error& e) {
-      throw std::runtime_error(fmt::format("--filter '{}' is not a valid regex: {}", filter, e.what()));
-    }
-  }
+  const auto re = compile_filter(filter);
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& block : config.blocks) {
     const TaskFamily* family = Registry::instance().family(block.task);

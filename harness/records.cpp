@@ -114,6 +114,29 @@ std::string record_string(const Json& record, const char* key, const std::string
   return it != record.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
+namespace {
+const Json* json_at(const Json& j, std::initializer_list<const char*> path) {
+  const Json* at = &j;
+  for (const char* k : path) {
+    if (!at->is_object()) return nullptr;
+    const auto it = at->find(k);
+    if (it == at->end()) return nullptr;
+    at = &*it;
+  }
+  return at;
+}
+}  // namespace
+
+double record_number_at(const Json& record, std::initializer_list<const char*> path, double fallback) {
+  const Json* v = json_at(record, path);
+  return v && v->is_number() ? v->get<double>() : fallback;
+}
+
+std::string record_string_at(const Json& record, std::initializer_list<const char*> path, const std::string& fallback) {
+  const Json* v = json_at(record, path);
+  return v && v->is_string() ? v->get<std::string>() : fallback;
+}
+
 std::string record_key(const Json& record) {
   return record_key(record_string(record, "block"), record_string(record, "point_id"),
                     record_string(record, "method_label"));

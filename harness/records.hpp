@@ -2,6 +2,7 @@
 // JSONL record files: one JSON object per line, appended and flushed as each record completes, so a
 // kill loses at most the record being measured.
 #include <filesystem>
+#include <initializer_list>
 #include <istream>
 #include <set>
 #include <string>
@@ -37,6 +38,10 @@ std::vector<Json> read_jsonl(std::istream& in, const std::string& name, std::vec
 // A record's string field, or `fallback` where it is missing or not a string (records are outside input:
 // nlohmann's value() would throw its own type_error on a wrong type).
 std::string record_string(const Json& record, const char* key, const std::string& fallback = "");
+// The number or string at a path of keys ({"time", "median"}), or `fallback` where any step is missing or the
+// value has another type.
+double record_number_at(const Json& record, std::initializer_list<const char*> path, double fallback);
+std::string record_string_at(const Json& record, std::initializer_list<const char*> path, const std::string& fallback);
 
 // Identity of a (block, point, method variant) inside one config: what --resume matches on.
 std::string record_key(const std::string& block, const std::string& point_id, const std::string& method_label);

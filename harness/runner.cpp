@@ -80,15 +80,6 @@ struct RunPlan {
   std::size_t total_pairs = 0;
 };
 
-std::optional<std::regex> compile_filter(const std::string& text) {
-  if (text.empty()) return std::nullopt;
-  try {
-    return std::regex(text);
-  } catch (const std::regex_error& e) {
-    throw std::runtime_error(fmt::format("--filter '{}' is not a valid regex: {}", text, e.what()));
-  }
-}
-
 // Record keys already in an existing results file (--resume); refuses files of another config. Called with
 // the file's lock held, so no other run appends to it meanwhile.
 std::set<std::string> recorded_keys(const Config& config, const RunSummary& summary, std::ostream& log) {

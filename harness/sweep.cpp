@@ -1,5 +1,7 @@
 #include "harness/sweep.hpp"
 
+#include <stdexcept>
+
 #include <fmt/format.h>
 
 #include "harness/registry.hpp"
@@ -116,6 +118,15 @@ std::vector<MethodVariant> expand_methods(const RunBlock& config) {
 
 std::string filter_subject(const std::string& block, const std::string& method_label, const std::string& point_id) {
   return (block.empty() ? "" : block + "/") + method_label + "/" + point_id;
+}
+
+std::optional<std::regex> compile_filter(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  try {
+    return std::regex(text);
+  } catch (const std::regex_error& e) {
+    throw std::runtime_error(fmt::format("--filter '{}' is not a valid regex: {}", text, e.what()));
+  }
 }
 
 }  // namespace lrb

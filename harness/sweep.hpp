@@ -1,6 +1,8 @@
 #pragma once
 // Sweep expansion: axes as a cartesian product (in the order written), zip groups moving together,
 // method parameters as per-method axes.
+#include <optional>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -25,5 +27,7 @@ std::string describe_values(const Json& values);
 
 // What --filter matches: "[<block>/]<method label>/<point id>" (the block's name first where it has one).
 std::string filter_subject(const std::string& block, const std::string& method_label, const std::string& point_id);
+// The --filter regex (ECMAScript), nothing for "", std::runtime_error naming it where it does not compile.
+std::optional<std::regex> compile_filter(const std::string& text);
 
 }  // namespace lrb
