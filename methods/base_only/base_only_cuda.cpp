@@ -1,7 +1,6 @@
 // base_only, CUDA path: one cuBLAS fp16 GEMM (fp32 accumulation) per projection.
 #include "harness/registry.hpp"
 #include "methods/base_only/base_only.hpp"
-#include "harness/cuda/lt_gemm.hpp"
 #include "workloads/adapter_projection/device_data.hpp"
 
 namespace lrb::cuda {
@@ -22,25 +21,12 @@ class BaseOnlyCuda final : public CudaAdapterMethod {
     std::vector<GemmProblem> all;
     for (std::size_t i = 0; i < w_.size(); ++i) {
       const auto& proj = p_->projections[i];
-      if (!batched_)
-        plan_gemm_tn(*ctx_, proj.d_out, p_->batch, proj.d_in, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in, 0.0f,
-                     y_[i].data(), proj.d_out);
       all.push_back({proj.d_out, p_->batch, proj.d_in, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in, y_[i].data(),
                      proj.d_out, 1.0f, 0.0f});
     }
-    if (batched_) grouped_.plan(all, *ctx_);
+    base_.plan(std::move(all), batched_, *ctx_);
   }
-  void run(ExecContext&) override {
-    if (batched_) {
-      grouped_.run(*ctx_);
-      return;
-    }
-    for (std::size_t i = 0; i < w_.size(); ++i) {
-      const auto& proj = p_->projections[i];
-      tuned_gemm_tn(*ctx_, proj.d_out, p_->batch, proj.d_in, 1.0f, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in,
-                    0.0f, y_[i].data(), proj.d_out);
-    }
-  }
+  void run(ExecContext&) override { base_.run(*ctx_); }
   Footprint footprint() const override { return {{{"base_weights", bytes_of(w_)}}}; }
   std::optional<Floor> floor(const Problem& problem) const override {
     return base_only::floor(static_cast<const AdapterProblem&>(problem));
@@ -49,7 +35,7 @@ class BaseOnlyCuda final : public CudaAdapterMethod {
  private:
   bool batched_;
   std::vector<DeviceBuffer<__half>> w_, x_;
-  GroupedGemm grouped_;
+  BaseGemms base_;
 };
 
 }  // namespace

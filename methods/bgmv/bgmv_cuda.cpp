@@ -3,11 +3,5 @@
 #include "methods/bgmv/punica_cuda.hpp"
 
 namespace lrb::cuda {
-namespace {
-class BgmvCuda final : public PunicaLoraCuda {
- public:
-  explicit BgmvCuda(const Params& p) : PunicaLoraCuda(Walk::per_token, p) {}
-};
-}  // namespace
-LRBENCH_REGISTER_BACKEND("bgmv", cuda, BgmvCuda);
+LRBENCH_REGISTER_BACKEND("bgmv", cuda, PunicaLoraCudaOf<PunicaLoraCuda::Walk::per_token>);
 }  // namespace lrb::cuda

@@ -12,7 +12,6 @@
 #include <stdexcept>
 #include <vector>
 
-#include "harness/cuda/lt_gemm.hpp"
 #include "kernels/adapter_projection/punica.cuh"
 #include "kernels/common/device_limits.cuh"
 #include "workloads/adapter_projection/device_data.hpp"
@@ -62,14 +61,11 @@ class PunicaLoraCuda : public CudaAdapterMethod {
       t.T = t_.data() + i * static_cast<std::size_t>(p_->batch) * p_->rank;
       t.d_in = pp.d_in, t.d_out = pp.d_out;
       max_in = std::max(max_in, pp.d_in), max_out = std::max(max_out, pp.d_out);
-      if (p_->with_base && !batched_)
-        plan_gemm_tn(*ctx_, pp.d_out, p_->batch, pp.d_in, w_[i].data(), pp.d_in, x_[i].data(), pp.d_in, 0.0f,
-                     y_[i].data(), pp.d_out);
       if (p_->with_base)
         base.push_back({pp.d_out, p_->batch, pp.d_in, w_[i].data(), pp.d_in, x_[i].data(), pp.d_in, y_[i].data(),
                         pp.d_out, 1.0f, 0.0f});
     }
-    if (batched_ && !base.empty()) base_.plan(base, *ctx_);
+    base_.plan(std::move(base), batched_, *ctx_);
     table_.upload(table.data(), table.size(), st);
 
     // The walk: bgmv one segment per token in batch order (its adapter index), sgmv the sorted segments.
@@ -102,13 +98,7 @@ class PunicaLoraCuda : public CudaAdapterMethod {
 
   void run(ExecContext&) override {
     const cudaStream_t st = ctx_->stream();
-    if (p_->with_base && batched_) base_.run(*ctx_);
-    if (p_->with_base && !batched_)
-      for (std::size_t i = 0; i < x_.size(); ++i) {
-        const auto& pp = p_->projections[i];
-        tuned_gemm_tn(*ctx_, pp.d_out, p_->batch, pp.d_in, 1.0f, w_[i].data(), pp.d_in, x_[i].data(), pp.d_in, 0.0f,
-                      y_[i].data(), pp.d_out);
-      }
+    base_.run(*ctx_);  // nothing in adapter-only mode
     LRB_CUDA_CHECK(cudaMemsetAsync(t_.data(), 0, t_.bytes(), st));
     kernels::launch_lora_shrink(launch_, st);
     LRB_CUDA_CHECK_LAUNCH();
@@ -131,13 +121,20 @@ class PunicaLoraCuda : public CudaAdapterMethod {
 
   Walk walk_;
   bool batched_;
-  GroupedGemm base_;
+  BaseGemms base_;
   std::vector<DeviceBuffer<__half>> w_, x_, a_, b_;
   std::vector<DeviceBuffer<float>> scale_;
   DeviceBuffer<float> t_;
   DeviceBuffer<kernels::LoraProjectionArgs> table_;
   DeviceBuffer<int> order_, offset_, adapter_;
   kernels::LoraLaunch launch_;
+};
+
+// The registered class of each walk: bgmv_cuda.cpp and sgmv_cuda.cpp each register one.
+template <PunicaLoraCuda::Walk kWalk>
+class PunicaLoraCudaOf final : public PunicaLoraCuda {
+ public:
+  explicit PunicaLoraCudaOf(const Params& p) : PunicaLoraCuda(kWalk, p) {}
 };
 
 }  // namespace lrb::cuda

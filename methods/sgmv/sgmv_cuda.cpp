@@ -3,11 +3,5 @@
 #include "methods/bgmv/punica_cuda.hpp"
 
 namespace lrb::cuda {
-namespace {
-class SgmvCuda final : public PunicaLoraCuda {
- public:
-  explicit SgmvCuda(const Params& p) : PunicaLoraCuda(Walk::segments, p) {}
-};
-}  // namespace
-LRBENCH_REGISTER_BACKEND("sgmv", cuda, SgmvCuda);
+LRBENCH_REGISTER_BACKEND("sgmv", cuda, PunicaLoraCudaOf<PunicaLoraCuda::Walk::segments>);
 }  // namespace lrb::cuda

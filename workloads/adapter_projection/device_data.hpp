@@ -84,6 +84,33 @@ inline void plan_gemm(CudaContext& ctx, const GemmProblem& g) {
   plan_gemm_tn(ctx, g.m, g.n, g.k, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
 }
 
+// The base GEMMs of a pass, Y_i = X_i W_i^T for every projection, in base_only's two schedules: "batched" (one
+// cuBLAS grouped call for all projections) or "per_projection" (a tuned cuBLASLt GEMM each, in sequence).
+// base_only measures them alone; bgmv / sgmv run them before their adapter kernels.
+class BaseGemms {
+ public:
+  void plan(std::vector<GemmProblem> problems, bool batched, CudaContext& ctx) {
+    problems_ = std::move(problems);
+    batched_ = batched;
+    if (problems_.empty()) return;  // adapter-only mode: no base
+    if (batched_) grouped_.plan(problems_, ctx);
+    else
+      for (const auto& g : problems_) plan_gemm(ctx, g);
+  }
+  void run(CudaContext& ctx) const {
+    if (problems_.empty()) return;
+    if (batched_) grouped_.run(ctx);
+    else
+      for (const auto& g : problems_) run_gemm(ctx, g);
+  }
+  bool batched() const { return batched_; }
+
+ private:
+  std::vector<GemmProblem> problems_;
+  bool batched_ = true;
+  GroupedGemm grouped_;
+};
+
 // Device state of the unmerged LoRA paths (sequential_lora, grouped_gemm): base weights, all K adapters'
 // factors resident, activations, and per-projection workspaces for tokens sorted by adapter.
 struct LoraDeviceState {
