@@ -1,6 +1,9 @@
 #include "harness/env.hpp"
 
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <fstream>
 #include <string>
@@ -38,8 +41,12 @@ __attribute__((weak)) Json capture_device_environment() { return no_device_envir
 Json capture_environment(Backend backend) {
   // The CPU backend reports no GPU even where one exists: the record describes what ran.
   Json env = backend == Backend::cuda ? capture_device_environment() : no_device_environment();
+  char host[256] = {};
+  env["host"] = ::gethostname(host, sizeof host - 1) == 0 ? Json(std::string(host)) : Json(nullptr);
   env["host_cpu"] = host_cpu_model();
   env["host_threads"] = std::thread::hardware_concurrency();
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  env["cuda_visible_devices"] = visible ? Json(std::string(visible)) : Json(nullptr);
   env["compiler"] = build_info::compiler();
   env["cxx_flags"] = build_info::cxx_flags();
   env["build_type"] = build_info::build_type();

@@ -98,6 +98,24 @@ std::vector<Json> read_jsonl(std::istream& in, const std::string& name, std::vec
   return out;
 }
 
+bool write_jsonl_atomically(const std::filesystem::path& path, const std::vector<Json>& records) {
+  const std::filesystem::path tmp = path.string() + fmt::format(".tmp{}", ::getpid());
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    for (const auto& r : records) f << r.dump() << "\n";
+    f.flush();
+    if (!f) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      return false;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) std::filesystem::remove(tmp, ec);
+  return !ec;
+}
+
 std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std::string>* warnings) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error(fmt::format("cannot read '{}'", path.string()));

@@ -30,6 +30,10 @@ class JsonlWriter {
   int fd_ = -1;  // opened for append, flock'ed for the writer's life
 };
 
+// Writes `records` as a whole new file through a temporary beside it renamed into place, so a kill leaves the old
+// state (merged files: `lrbench merge`, `lrbench run --devices`). False where it could not be written.
+bool write_jsonl_atomically(const std::filesystem::path& path, const std::vector<Json>& records);
+
 // Reads every complete JSON line; malformed lines are reported in `warnings` and skipped.
 std::vector<Json> read_jsonl(const std::filesystem::path& path, std::vector<std::string>* warnings = nullptr);
 // The same from a stream (`name` in the warnings): what read_jsonl(path) does after opening the file.

@@ -352,7 +352,11 @@ RunSummary run_config(const Config& config, const RunOptions& options, std::ostr
                        summary.resumed, summary.jsonl.string());
 
   const std::string dirty = build_info::git_dirty();
-  const RunIdentity identity{make_run_id(), capture_environment(*backend),
+  Json env = capture_environment(*backend);
+  // Which shard of the sweep this run is (a Slurm array task, a --devices worker): null for a whole run.
+  env["shard"] = options.shard_count > 1 ? Json(fmt::format("{}/{}", options.shard_index, options.shard_count))
+                                         : Json(nullptr);
+  const RunIdentity identity{make_run_id(), std::move(env),
                              dirty == "true" ? Json(true) : (dirty == "false" ? Json(false) : Json(nullptr)), *backend};
   ProgressLine progress(log, options.progress, plan.jobs.size());
   ProblemCache problems;

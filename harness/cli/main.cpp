@@ -4,6 +4,7 @@
 //   1  a run stopped by an error outside any method (unwritable output, results of another config, ...)
 //   2  bad usage or an invalid config (nothing is written)
 //   3  the run completed but some records failed
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "analysis/compare.hpp"
 #include "analysis/gbench.hpp"
 #include "analysis/report.hpp"
+#include "harness/cli/devices_run.hpp"
 #include "harness/cli/list_command.hpp"
 #include "harness/cli/merge_command.hpp"
 #include "harness/cli/plot_command.hpp"
@@ -74,7 +76,7 @@ int check_filter(const std::string& text) {
 }
 
 struct RunArgs {
-  std::string config_path, backend_text, out_dir, filter, shard;
+  std::string config_path, backend_text, out_dir, filter, shard, devices;
   bool resume = false, quiet = false;
 };
 struct ReportArgs {
@@ -92,14 +94,40 @@ int run_command(const RunArgs& a) {
   options.progress = !a.quiet;
   if (parse_shard(a.shard, options.shard_index, options.shard_count) != 0) return kExitUsage;
   if (check_filter(a.filter) != 0) return kExitUsage;
-  const auto summary = lrb::run_config(*cfg, options, std::cerr);
-  lrb::write_run_reports(summary.jsonl, summary.csv, summary.md);
-  if (std::filesystem::exists(summary.jsonl) && has_claims(*cfg))
-    print_claims(*cfg, lrb::read_jsonl(summary.jsonl), summary.md);
-  if (std::filesystem::exists(summary.jsonl))
-    std::cerr << fmt::format("lrbench: records {}\n         table   {}\n         csv     {}\n", summary.jsonl.string(),
-                             summary.md.string(), summary.csv.string());
-  return summary.failed > 0 ? kExitFailedRecords : kExitOk;
+  std::vector<std::string> devices;
+  if (!a.devices.empty()) {
+    std::string why;
+    const auto parsed = lrb::parse_devices(a.devices, &why);
+    if (!parsed) {
+      std::cerr << fmt::format("--devices '{}': {}\n", a.devices, why);
+      return kExitUsage;
+    }
+    if (!a.shard.empty()) {
+      std::cerr << "--devices shards the run itself (one shard per device): it cannot be combined with --shard\n";
+      return kExitUsage;
+    }
+    devices = *parsed;
+    // One device: no workers, this process sees only that GPU (CUDA is not initialized yet).
+    if (devices.size() == 1) ::setenv("CUDA_VISIBLE_DEVICES", devices[0].c_str(), 1);
+  }
+  std::filesystem::path jsonl, csv, md;
+  int rc = kExitOk;
+  if (devices.size() > 1) {
+    const lrb::DevicesRunArgs da{a.config_path, options.out_dir, a.backend_text, a.filter, a.resume, a.quiet, devices};
+    const auto summary = lrb::run_on_devices(*cfg, da, std::cerr);
+    jsonl = summary.jsonl, csv = summary.csv, md = summary.md;
+    rc = summary.exit_code;
+  } else {
+    const auto summary = lrb::run_config(*cfg, options, std::cerr);
+    jsonl = summary.jsonl, csv = summary.csv, md = summary.md;
+    rc = summary.failed > 0 ? kExitFailedRecords : kExitOk;
+  }
+  lrb::write_run_reports(jsonl, csv, md);
+  if (std::filesystem::exists(jsonl) && has_claims(*cfg)) print_claims(*cfg, lrb::read_jsonl(jsonl), md);
+  if (std::filesystem::exists(jsonl))
+    std::cerr << fmt::format("lrbench: records {}\n         table   {}\n         csv     {}\n", jsonl.string(),
+                             md.string(), csv.string());
+  return rc;
 }
 
 int validate_command(const std::string& path) {
@@ -181,6 +209,9 @@ int main(int argc, char** argv) {
   run->add_option("--filter", ra.filter, "regex on '[<block>/]<method label>/<point id>' (the block's name first where it has one); only matching pairs run");
   run->add_flag("--resume", ra.resume, "continue a run: skip (point, method) pairs already in the JSONL");
   run->add_option("--shard", ra.shard, "run shard I of N (points with index % N == I), e.g. 0/4");
+  run->add_option("--devices", ra.devices,
+                  "GPUs of this host, e.g. 0,1,2,3: one worker process per GPU (CUDA_VISIBLE_DEVICES) on shard I of N, "
+                  "then one merged <config>.jsonl; workers' logs beside their shards");
   run->add_flag("-q,--quiet", ra.quiet, "no progress lines");
 
   auto* validate = app.add_subcommand("validate", "check a config without running anything");

@@ -1,10 +1,6 @@
 #include "harness/cli/merge_command.hpp"
 
-#include <unistd.h>
-
-#include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -26,26 +22,18 @@ void print_list(const char* title, const std::vector<std::string>& items) {
   if (items.size() > kListed) std::cerr << fmt::format("  ... and {} more\n", items.size() - kListed);
 }
 
-// The merged records to `out` through a temporary file renamed into place: a kill leaves the old state.
-bool write_atomically(const std::filesystem::path& out, const std::vector<Json>& records) {
-  const std::filesystem::path tmp = out.string() + fmt::format(".tmp{}", ::getpid());
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    for (const auto& r : records) f << r.dump() << "\n";
-    f.flush();
-    if (!f) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      return false;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, out, ec);
-  if (ec) std::filesystem::remove(tmp, ec);
-  return !ec;
-}
-
 }  // namespace
+
+void report_merge(const MergeResult& r, std::size_t files, const std::string& out) {
+  print_list("duplicates", r.duplicates);
+  print_list("conflicting records", r.conflicts);
+  print_list("missing (point, method) pairs", r.missing);
+  print_list("records the config (and --filter) does not expect, kept", r.unexpected);
+  std::cerr << fmt::format(
+      "lrbench merge: {} files, {} expected, {} present, {} missing, {} duplicates, {} conflicts, {} unexpected -> {}{}\n",
+      files, r.expected, r.expected - r.missing.size(), r.missing.size(), r.duplicates.size(), r.conflicts.size(),
+      r.unexpected.size(), out, r.complete() ? " (complete)" : " (INCOMPLETE)");
+}
 
 int merge_command(const MergeArgs& a) {
   const auto load = load_config(a.config);
@@ -86,18 +74,11 @@ int merge_command(const MergeArgs& a) {
     print_list("records of another config (nothing written)", r.errors);
     return kUsage;
   }
-  if (!write_atomically(out, r.merged)) {
+  if (!write_jsonl_atomically(out, r.merged)) {
     std::cerr << fmt::format("cannot write {}\n", a.out);
     return kUsage;
   }
-  print_list("duplicates", r.duplicates);
-  print_list("conflicting records", r.conflicts);
-  print_list("missing (point, method) pairs", r.missing);
-  print_list("records the config (and --filter) does not expect, kept", r.unexpected);
-  std::cerr << fmt::format(
-      "lrbench merge: {} files, {} expected, {} present, {} missing, {} duplicates, {} conflicts, {} unexpected -> {}{}\n",
-      sources.size(), r.expected, r.expected - r.missing.size(), r.missing.size(), r.duplicates.size(),
-      r.conflicts.size(), r.unexpected.size(), a.out, r.complete() ? " (complete)" : " (INCOMPLETE)");
+  report_merge(r, sources.size(), a.out);
   return r.complete() ? kComplete : kIncomplete;
 }
 

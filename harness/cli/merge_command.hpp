@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "harness/merge.hpp"
+
 namespace lrb {
 
 struct MergeArgs {
@@ -15,5 +17,9 @@ struct MergeArgs {
 // file is written with what there is, and every gap is listed); 2 bad usage, an unreadable file or records of
 // another config (nothing is written).
 int merge_command(const MergeArgs& args);
+
+// To stderr: the duplicates, conflicts, missing and unexpected records (the first 40 of each), then one summary
+// line. Shared by `merge` and `run --devices`, which merges its workers' shards the same way.
+void report_merge(const MergeResult& r, std::size_t files, const std::string& out);
 
 }  // namespace lrb

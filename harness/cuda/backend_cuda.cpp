@@ -34,6 +34,8 @@ Json capture_device_environment() {
           {"l2_bytes", d.l2_bytes},
           {"mem_bytes", d.mem_bytes},
           {"compute_capability", fmt::format("{}.{}", d.cc_major, d.cc_minor)},
+          {"pci_bus_id", d.pci_bus_id},
+          {"uuid", d.uuid},
           {"driver", version(d.driver_version)},
           {"cuda_runtime", version(d.runtime_version)},
           {"clocks", cuda::read_clocks()}};

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include "harness/cuda/timing_kernels.cuh"
 
 namespace lrb::cuda {
@@ -20,6 +22,12 @@ const DeviceInfo& device_info() {
     d.mem_bytes = p.totalGlobalMem;
     d.cc_major = p.major;
     d.cc_minor = p.minor;
+    char bus[32] = {};
+    LRB_CUDA_CHECK(cudaDeviceGetPCIBusId(bus, sizeof bus, d.index));
+    d.pci_bus_id = bus;
+    const auto* u = reinterpret_cast<const unsigned char*>(p.uuid.bytes);
+    d.uuid = "GPU-";
+    for (int i = 0; i < 16; ++i) d.uuid += fmt::format("{}{:02x}", (i == 4 || i == 6 || i == 8 || i == 10) ? "-" : "", u[i]);
     LRB_CUDA_CHECK(cudaDriverGetVersion(&d.driver_version));
     LRB_CUDA_CHECK(cudaRuntimeGetVersion(&d.runtime_version));
     return d;
@@ -32,10 +40,10 @@ namespace {
 // The few NVML entry points used, resolved from libnvidia-ml.so.1 (shipped with the driver).
 struct Nvml {
   using Init = int (*)();
-  using HandleByIndex = int (*)(unsigned, void**);
+  using HandleByBusId = int (*)(const char*, void**);
   using Clock = int (*)(void*, int, unsigned*);
   Init init = nullptr;
-  HandleByIndex handle = nullptr;
+  HandleByBusId handle = nullptr;
   Clock clock = nullptr;
   Clock max_clock = nullptr;
   void* device = nullptr;
@@ -48,11 +56,13 @@ struct Nvml {
       return;
     }
     init = reinterpret_cast<Init>(dlsym(lib, "nvmlInit_v2"));
-    handle = reinterpret_cast<HandleByIndex>(dlsym(lib, "nvmlDeviceGetHandleByIndex_v2"));
+    // By PCI bus id, not by index: NVML ignores CUDA_VISIBLE_DEVICES, so CUDA's device 0 of a worker given
+    // GPU 3 (lrbench run --devices, a Slurm task) is NVML's index 3.
+    handle = reinterpret_cast<HandleByBusId>(dlsym(lib, "nvmlDeviceGetHandleByPciBusId_v2"));
     clock = reinterpret_cast<Clock>(dlsym(lib, "nvmlDeviceGetClockInfo"));
     max_clock = reinterpret_cast<Clock>(dlsym(lib, "nvmlDeviceGetMaxClockInfo"));
     if (!init || !handle || !clock || init() != 0 ||
-        handle(static_cast<unsigned>(device_info().index), &device) != 0) {
+        handle(device_info().pci_bus_id.c_str(), &device) != 0) {
       error = "NVML could not be initialized";
       device = nullptr;
     }

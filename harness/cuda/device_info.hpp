@@ -17,6 +17,8 @@ struct DeviceInfo {
   std::size_t mem_bytes = 0;
   int driver_version = 0, runtime_version = 0;
   int cc_major = 0, cc_minor = 0;
+  std::string pci_bus_id;  // "0000:18:00.0": names the physical GPU whatever CUDA_VISIBLE_DEVICES renumbers
+  std::string uuid;        // "GPU-<8-4-4-4-12 hex>", as nvidia-smi prints it
 };
 
 const DeviceInfo& device_info();
