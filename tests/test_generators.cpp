@@ -133,6 +133,31 @@ TEST(AdapterBatchLayout, SegmentsSortTokensByAdapterInFirstAppearanceOrder) {
     for (int t : b.tokens(s)) EXPECT_EQ(b.token_adapter[t], b.segment_adapter[s]);
 }
 
+TEST(AdapterPopularity, NoAdapterShareMarksThatManyTokensAndLeavesTheOthersAlone) {
+  auto layout = [](double share, const char* law) {
+    const auto prob = family("adapter_projection")
+                          .make_problem(point_of("adapter_projection", {{"projections", {"q"}}, {"K", 7}, {"rank", 1},
+                                                                        {"batch", 40}, {"popularity", law},
+                                                                        {"no_adapter", share}}));
+    return static_cast<const AdapterProblem&>(*prob).layout;
+  };
+  for (const char* law : {"uniform", "identical", "zipf"}) {
+    const AdapterBatch none = layout(0.25, law), plain = layout(0.0, law);
+    int marked = 0;
+    for (int t = 0; t < 40; ++t) {
+      if (none.token_adapter[t] == kNoAdapter) ++marked;
+      else EXPECT_EQ(none.token_adapter[t], plain.token_adapter[t]) << law << " token " << t;  // the same draw
+    }
+    EXPECT_EQ(marked, 10) << law;
+    EXPECT_EQ(none.adapters_used() + 1, none.segments()) << "one segment of tokens without an adapter";
+    EXPECT_EQ(plain.adapters_used(), plain.segments());
+  }
+  const AdapterBatch all = layout(1.0, "uniform");
+  EXPECT_EQ(all.segments(), 1u);
+  EXPECT_EQ(all.adapters_used(), 0u);
+  EXPECT_FALSE(all.has_adapter(0));
+}
+
 TEST(AdapterBatchLayout, StackedAdaptersHoldEveryAdaptersFactors) {
   const auto prob = family("adapter_projection").make_problem(
       point_of("adapter_projection", {{"projections", {"q"}}, {"K", 3}, {"rank", 2}, {"batch", 4}, {"d_in", 5},

@@ -45,6 +45,7 @@ __global__ void __launch_bounds__(kThreads) lora_shrink(LoraLaunch l) {
   if (c0 >= c1) return;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int k = l.seg_adapter[s], t0 = l.seg_offset[s], t1 = l.seg_offset[s + 1];
+  if (k < 0) return;  // tokens with no adapter: their T rows stay 0 (the expand skips them too)
   const __half* A = P.A + static_cast<long long>(k) * l.rank * P.d_in;
   const bool vec = P.d_in % 8 == 0;  // every row 16-byte aligned; c0 and c1 multiples of 8
   for (int tg = t0; tg < t1; tg += kShrinkTokens) {
@@ -101,6 +102,11 @@ __global__ void __launch_bounds__(kThreads) lora_expand(LoraLaunch l) {
   const int o = tile * kThreads + static_cast<int>(threadIdx.x), r = l.rank;
   const bool live = o < P.d_out;
   const int k = l.seg_adapter[s], t0 = l.seg_offset[s], t1 = l.seg_offset[s + 1];
+  if (k < 0) {  // no adapter (uniform over the block, before any barrier): Y keeps the base, or is 0 adapter-only
+    if (live && !l.accumulate)
+      for (int i = t0; i < t1; ++i) P.Y[static_cast<long long>(l.order[i]) * P.d_out + o] = __float2half(0.0f);
+    return;
+  }
   const float scale = P.scale[k];
   __half2 b[kR / 2];
 #pragma unroll

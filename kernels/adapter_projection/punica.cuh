@@ -28,7 +28,8 @@ struct LoraProjectionArgs {
 };
 
 // The launch over a table of projections sharing one token layout: segment s holds tokens
-// order[seg_offset[s] .. seg_offset[s + 1]) and uses adapter seg_adapter[s] (all device arrays).
+// order[seg_offset[s] .. seg_offset[s + 1]) and uses adapter seg_adapter[s] (all device arrays); an adapter of -1
+// (no adapter) adds nothing: Y keeps the base, or is 0 where the expand does not accumulate.
 struct LoraLaunch {
   const LoraProjectionArgs* projections = nullptr;  // device array [n_projections]
   int n_projections = 0;

@@ -244,14 +244,15 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
     const int n_items = (g_last - g_first) * n_j;  // (group, row) pairs of this thread
     auto load_item = [&](int it, RowCode<R, L>& c) {
       const int g = g_first + it / n_j;
-      c.load(a.codes + static_cast<std::size_t>(groups.adapter[g]) * a.code_stride, a.d_out, row_of(it));
+      // A group with no adapter (kNoAdapter) loads adapter 0's codes, valid memory it then ignores (step 3).
+      c.load(a.codes + static_cast<std::size_t>(max(groups.adapter[g], 0)) * a.code_stride, a.d_out, row_of(it));
     };
     RowCode<R, L> cur, nxt;
     if (n_items > 0) load_item(0, cur);
     if (L != 2)
       for (int e = threadIdx.x; e < (g_last - g_first) * kCodebook; e += kThreads) {
         const int g = g_first + e / kCodebook;
-        cbs[e] = __half2float(a.codebooks[static_cast<std::size_t>(groups.adapter[g]) * kCodebook + e % kCodebook]);
+        cbs[e] = __half2float(a.codebooks[static_cast<std::size_t>(max(groups.adapter[g], 0)) * kCodebook + e % kCodebook]);
       }
     for (int p = threadIdx.x; p < tb; p += kThreads) tok[p] = groups.order[p0 + p];
     for (int o = threadIdx.x; o < tb * R; o += kThreads) part[o] = 0.0f;
@@ -283,9 +284,11 @@ __global__ void __cluster_dims__(kS2lcCluster, 1, 1) __launch_bounds__(kThreads,
       const int g = g_first + it / n_j, j = row_of(it);
       const float* cb = cbs + (g - g_first) * kCodebook;
       const int q_begin = max(groups.offset[g], p0), q_end = min(groups.offset[g + 1], p0 + tb);
+      // Tokens with no adapter: a zero row of U (their Y is the base, rewritten, or 0 in adapter-only mode).
+      const bool none = groups.adapter[g] < 0;
       float u[R];
 #pragma unroll
-      for (int e = 0; e < R; ++e) u[e] = cur.value(e, cb);
+      for (int e = 0; e < R; ++e) u[e] = none ? 0.0f : cur.value(e, cb);
       for (int q = q_begin; q < q_end; ++q) {
         const float* t = T + (q - p0) * R;
         __half* y_out = a.Y + static_cast<std::size_t>(tok[q - p0]) * a.d_out + j;

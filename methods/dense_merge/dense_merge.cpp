@@ -23,6 +23,10 @@ class DenseMerge final : public CpuAdapterMethod {
     for (std::size_t i = 0; i < p_->projections.size(); ++i) {
       const auto& proj = p_->projections[i];
       for (int adapter : p_->layout.segment_adapter) {
+        if (adapter == kNoAdapter) {  // its tokens use W itself (run): nothing to merge
+          merged_[i].emplace_back();
+          continue;
+        }
         const AdapterFactors& f = proj.adapters[adapter];
         MatrixF w = f.scale * (f.B.cast<float>() * f.A.cast<float>());
         if (p_->with_base) w += data_[i].W;
@@ -36,8 +40,12 @@ class DenseMerge final : public CpuAdapterMethod {
     for (std::size_t i = 0; i < data_.size(); ++i) {
       for (std::size_t g = 0; g < p_->layout.segments(); ++g) {
         const auto tokens = p_->layout.tokens(g);
+        if (!p_->layout.has_adapter(g) && !p_->with_base) {  // no adapter, no base: 0
+          for (int t : tokens) out_[i].row(t).setZero();
+          continue;
+        }
         gather_rows(data_[i].X, tokens, xg_);
-        yg_.noalias() = xg_ * merged_[i][g].transpose();
+        yg_.noalias() = xg_ * (p_->layout.has_adapter(g) ? merged_[i][g] : data_[i].W).transpose();
         for (std::size_t t = 0; t < tokens.size(); ++t) out_[i].row(tokens[t]) = yg_.row(static_cast<Eigen::Index>(t));
       }
     }
@@ -50,7 +58,7 @@ class DenseMerge final : public CpuAdapterMethod {
     return {{{"merged_weights", merged}}};
   }
   Json metrics() const override {
-    return {{"merge_s", merge_s_}, {"merged_copies_per_projection", p_ ? p_->layout.segments() : 0}};
+    return {{"merge_s", merge_s_}, {"merged_copies_per_projection", p_ ? p_->layout.adapters_used() : 0}};
   }
 
  private:

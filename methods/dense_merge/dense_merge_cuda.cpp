@@ -46,6 +46,7 @@ class DenseMergeCuda final : public CudaAdapterMethod {
     batch_.upload(p_->layout, ctx_->stream());
     const AdapterBatch& layout = p_->layout;
     merged_.clear();
+    w_.clear();
     xs_.clear();
     ys_.clear();
     x_.clear();
@@ -61,6 +62,10 @@ class DenseMergeCuda final : public CudaAdapterMethod {
       std::vector<DeviceBuffer<__half>> per;
       std::vector<DeviceBuffer<__half>> a, b;
       for (std::size_t g = 0; g < layout.segments(); ++g) {
+        if (!layout.has_adapter(g)) {  // tokens with no adapter use W itself: nothing to merge
+          a.emplace_back(), b.emplace_back();
+          continue;
+        }
         const AdapterFactors& f = pp.adapters[layout.segment_adapter[g]];
         a.push_back(upload_half(f.A, ctx_->stream()));
         b.push_back(upload_half(f.B, ctx_->stream()));
@@ -68,6 +73,10 @@ class DenseMergeCuda final : public CudaAdapterMethod {
       ctx_->synchronize();
       start.record(ctx_->stream());
       for (std::size_t g = 0; g < layout.segments(); ++g) {
+        if (!layout.has_adapter(g)) {
+          per.emplace_back();
+          continue;
+        }
         DeviceBuffer<__half> m(static_cast<std::size_t>(pp.d_out) * pp.d_in);
         if (p_->with_base)
           LRB_CUDA_CHECK(cudaMemcpyAsync(m.data(), w.data(), w.bytes(), cudaMemcpyDeviceToDevice, ctx_->stream()));
@@ -80,6 +89,8 @@ class DenseMergeCuda final : public CudaAdapterMethod {
       LRB_CUDA_CHECK(cudaEventSynchronize(stop.get()));
       merge_ms += stop.since(start);
       merged_.push_back(std::move(per));
+      // W stays resident only where tokens with no adapter use it (empty otherwise, and in adapter-only mode).
+      w_.push_back(layout.adapters_used() < layout.segments() ? std::move(w) : DeviceBuffer<__half>());
     }
     merge_ms_ = merge_ms;
     // Tune each group's GEMM on the gathered tokens it will read (initcheck: not on an empty workspace).
@@ -87,7 +98,8 @@ class DenseMergeCuda final : public CudaAdapterMethod {
       const auto& pp = p_->projections[i];
       gather(i);
       for (std::size_t g = 0; g < layout.segments(); ++g)
-        plan_gemm_tn(*ctx_, pp.d_out, layout.segment_size(g), pp.d_in, merged_[i][g].data(), pp.d_in,
+        if (const __half* w = weight_of(i, g))
+          plan_gemm_tn(*ctx_, pp.d_out, layout.segment_size(g), pp.d_in, w, pp.d_in,
                      xs_[i].data() + static_cast<std::size_t>(layout.segment_offset[g]) * pp.d_in, pp.d_in, 0.0f,
                      ys_[i].data() + static_cast<std::size_t>(layout.segment_offset[g]) * pp.d_out, pp.d_out);
     }
@@ -100,7 +112,9 @@ class DenseMergeCuda final : public CudaAdapterMethod {
       const AdapterBatch& b = p_->layout;
       for (std::size_t g = 0; g < b.segments(); ++g) {
         const int o = b.segment_offset[g], c = b.segment_size(g);
-        tuned_gemm_tn(*ctx_, pp.d_out, c, pp.d_in, 1.0f, merged_[i][g].data(), pp.d_in,
+        const __half* w = weight_of(i, g);
+        if (!w) continue;  // no adapter, no base: gather zeroed these rows
+        tuned_gemm_tn(*ctx_, pp.d_out, c, pp.d_in, 1.0f, w, pp.d_in,
                 xs_[i].data() + static_cast<std::size_t>(o) * pp.d_in, pp.d_in, 0.0f,
                 ys_[i].data() + static_cast<std::size_t>(o) * pp.d_out, pp.d_out);
       }
@@ -114,23 +128,32 @@ class DenseMergeCuda final : public CudaAdapterMethod {
     for (const auto& per : merged_)
       for (const auto& m : per) f.components["merged_weights"] += m.bytes();
     f.components["workspace"] = bytes_of(xs_) + bytes_of(ys_);
+    if (const std::uint64_t w = bytes_of(w_)) f.components["base_weights"] = w;  // for tokens with no adapter
     return f;
   }
   Json metrics() const override {
-    return {{"merge_ms", merge_ms_}, {"merged_copies_per_projection", p_ ? p_->layout.segments() : 0},
+    return {{"merge_ms", merge_ms_}, {"merged_copies_per_projection", p_ ? p_->layout.adapters_used() : 0},
             {"merge_note", "device merge W + s B A (copy + one GEMM per projection and adapter), CUDA events"}};
   }
 
  private:
   // xs_[i] = the rows of X in group order.
+  // In adapter-only mode the rows of tokens with no adapter are 0 (no GEMM writes them).
   void gather(std::size_t i) {
     kernels::launch_gather_rows(x_[i].data(), batch_.order.data(), p_->batch, p_->projections[i].d_in, xs_[i].data(),
                                 ctx_->stream());
     LRB_CUDA_CHECK_LAUNCH();
+    if (!p_->with_base) zero_rows_without_adapter(p_->layout, ys_[i].data(), p_->projections[i].d_out, ctx_->stream());
+  }
+  // The weight segment g of projection i multiplies by: its merged copy, W for tokens with no adapter, or none
+  // (no adapter in adapter-only mode).
+  const __half* weight_of(std::size_t i, std::size_t g) const {
+    if (p_->layout.has_adapter(g)) return merged_[i][g].data();
+    return p_->with_base ? w_[i].data() : nullptr;
   }
   DeviceAdapterBatch batch_;
   std::vector<std::vector<DeviceBuffer<__half>>> merged_;
-  std::vector<DeviceBuffer<__half>> x_, xs_, ys_;
+  std::vector<DeviceBuffer<__half>> x_, xs_, ys_, w_;
   double merge_ms_ = 0;
 };
 

@@ -18,6 +18,7 @@ class GroupedGemmCuda final : public CudaAdapterMethod {
       if (p_->with_base)  // the base GEMMs are independent of the shrinks: one grouped call for both
         shrinks.push_back(state_.base_gemm(*p_, i));
       for (std::size_t g = 0; g < p_->layout.segments(); ++g) {
+        if (!p_->layout.has_adapter(g)) continue;  // the base alone (or 0: gather zeroes those rows)
         const auto [s, e] = state_.lora_gemms(*p_, i, g);
         shrinks.push_back(s);
         expands.push_back(e);

@@ -41,6 +41,7 @@ class JdCpu final : public CpuAdapterMethod {
       else out_[i].setZero();
       const AdapterBatch& b = p_->layout;
       for (std::size_t g = 0; g < b.segments(); ++g) {
+        if (!b.has_adapter(g)) continue;
         const auto tokens = b.tokens(g);
         gather_rows(z_, tokens, zg_);
         yg_.noalias() = (zg_ * cores_[i][b.segment_adapter[g]]) * u_[i].transpose();

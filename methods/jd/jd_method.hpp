@@ -45,7 +45,7 @@ inline Support supports(const Point& point, const Params& p) {
 inline Floor floor(const AdapterProblem& p, Core core, int R) {
   Floor f;
   const double core_elems = core == Core::full ? static_cast<double>(R) * R : R;
-  const double distinct = static_cast<double>(p.layout.segments());
+  const double distinct = static_cast<double>(p.layout.adapters_used());
   for (const auto& proj : p.projections) {
     add_io_floor(f, p, proj);
     f.bytes += fp16_bytes(proj.d_in + proj.d_out, R) + distinct * 2 * core_elems;

@@ -31,6 +31,7 @@ class S2lcCpu final : public CpuAdapterMethod {
       else out_[i].setZero();
       const AdapterBatch& b = p_->layout;
       for (std::size_t g = 0; g < b.segments(); ++g) {
+        if (!b.has_adapter(g)) continue;
         const MatrixF U = s2lc::decode_adapter(e.adapters[b.segment_adapter[g]], s_.layout, e.d_out, e.R);
         for (int t : b.tokens(g)) out_[i].row(t).noalias() += t_.row(t) * U.transpose();
       }

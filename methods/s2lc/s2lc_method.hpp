@@ -57,7 +57,7 @@ inline Floor floor(const AdapterProblem& p, const Encoding& enc, Layout layout) 
   for (const auto& [name, bytes] : stored.components)
     if (name != "shared_bases") codes += static_cast<double>(bytes);
   const double per_adapter_projection = codes / (static_cast<double>(p.K) * p.projections.size());
-  const double distinct = static_cast<double>(p.layout.segments());
+  const double distinct = static_cast<double>(p.layout.adapters_used());
   for (const auto& proj : p.projections) {
     add_io_floor(f, p, proj);
     f.bytes += fp16_bytes(proj.d_in, enc.R) + distinct * per_adapter_projection;

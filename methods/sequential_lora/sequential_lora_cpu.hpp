@@ -30,6 +30,7 @@ class SequentialLoraCpu : public CpuAdapterMethod {
       const auto& adapters = p_->projections[i].adapters;
       const AdapterBatch& b = p_->layout;
       for (std::size_t g = 0; g < b.segments(); ++g) {
+        if (!b.has_adapter(g)) continue;  // tokens with no adapter: the base (or 0) already there
         const int k = b.segment_adapter[g];
         const auto tokens = b.tokens(g);
         gather_rows(data_[i].X, tokens, xg_);

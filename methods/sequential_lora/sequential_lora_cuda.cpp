@@ -19,6 +19,7 @@ class SequentialLoraCuda final : public CudaAdapterMethod {
     for (std::size_t i = 0; i < p_->projections.size(); ++i) {
       state_.gather_and_base(*p_, *ctx_, i);
       for (std::size_t g = 0; g < p_->layout.segments(); ++g) {
+        if (!p_->layout.has_adapter(g)) continue;  // the base alone (or 0: gather zeroed those rows)
         const auto [shrink, expand] = state_.lora_gemms(*p_, i, g);
         run_gemm(*ctx_, shrink);
         run_gemm(*ctx_, expand);

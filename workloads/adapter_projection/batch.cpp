@@ -26,4 +26,10 @@ AdapterBatch AdapterBatch::from_token_adapters(std::vector<int> token_adapter) {
   return b;
 }
 
+std::size_t AdapterBatch::adapters_used() const {
+  std::size_t n = 0;
+  for (std::size_t s = 0; s < segments(); ++s) n += has_adapter(s) ? 1 : 0;
+  return n;
+}
+
 }  // namespace lrb

@@ -111,6 +111,14 @@ class BaseGemms {
   GroupedGemm grouped_;
 };
 
+// Rows (in segment order) of the segments with no adapter set to 0: adapter-only outputs of tokens that have none.
+inline void zero_rows_without_adapter(const AdapterBatch& b, __half* rows, int width, cudaStream_t stream) {
+  for (std::size_t g = 0; g < b.segments(); ++g)
+    if (!b.has_adapter(g))
+      LRB_CUDA_CHECK(cudaMemsetAsync(rows + static_cast<std::size_t>(b.segment_offset[g]) * width, 0,
+                                     static_cast<std::size_t>(b.segment_size(g)) * width * sizeof(__half), stream));
+}
+
 // Device state of the unmerged LoRA paths (sequential_lora, grouped_gemm): base weights, all K adapters'
 // factors resident, activations, and per-projection workspaces for tokens sorted by adapter.
 struct LoraDeviceState {
@@ -150,6 +158,7 @@ struct LoraDeviceState {
         run_gemm(ctx, base_gemm(p, i));  // Ys = the base output, which the expands accumulate onto
       }
       for (std::size_t g = 0; g < batch.segments(); ++g) {
+        if (!p.layout.has_adapter(g)) continue;
         const auto [shrink, expand] = lora_gemms(p, i, g);
         plan_gemm(ctx, shrink);
         run_gemm(ctx, shrink);  // T_g, which the expand reads
@@ -157,11 +166,13 @@ struct LoraDeviceState {
       }
     }
   }
-  // Xs = X rows in group order.
+  // Xs = X rows in group order; in adapter-only mode also Ys = 0 on the rows of tokens with no adapter, which no
+  // expand writes.
   void gather(const AdapterProblem& p, CudaContext& ctx, std::size_t i) {
     kernels::launch_gather_rows(proj[i].X.data(), batch.order.data(), p.batch, p.projections[i].d_in, proj[i].Xs.data(),
                                 ctx.stream());
     LRB_CUDA_CHECK_LAUNCH();
+    if (!p.with_base) zero_rows_without_adapter(p.layout, proj[i].Ys.data(), p.projections[i].d_out, ctx.stream());
   }
   // Xs = X rows in group order; Ys = Xs W^T (or nothing in adapter-only mode).
   void gather_and_base(const AdapterProblem& p, CudaContext& ctx, std::size_t i) {

@@ -46,6 +46,10 @@ class AdapterProjectionFamily final : public TaskFamily {
         {"popularity", ParamType::string, "uniform", "adapter of each token", {}, {},
          {"identical", "uniform", "zipf", "distinct"}},
         {"zipf_a", ParamType::number, 1.1, "exponent of the zipf popularity", 0.0, {}, {}},
+        {"no_adapter", ParamType::number, 0.0,
+         "share of tokens with no adapter (id -1, the serving systems' 'no LoRA' slot): the base alone, 0 in "
+         "adapter-only mode",
+         0.0, 1.0, {}},
         {"adapter_norm", ParamType::number, 0.25, "||s B A||_F / sqrt(d_out) (the base has ~1)", 0.0, {}, {}},
         {"generator", ParamType::string, "trained_like", "adapter generator (lrbench list workloads)", {}, {},
          {"gaussian", "trained_like", "shared_subspace", "peft"}},
@@ -158,6 +162,7 @@ class AdapterProjectionFamily final : public TaskFamily {
     s.alpha = p.number("alpha");
     s.popularity = p.string("popularity");
     s.zipf_a = p.number("zipf_a");
+    s.no_adapter = p.number("no_adapter");
     s.adapter_norm = p.number("adapter_norm");
     s.generator = p.string("generator");
     s.seed = static_cast<std::uint64_t>(p.integer("seed"));
@@ -187,7 +192,9 @@ class AdapterProjectionFamily final : public TaskFamily {
                                                        "(v1), of the same shapes, not on this base"
                                                      : ""))},
             {"projections", p.projections.size()},
-            {"distinct_adapters", p.layout.segments()}};
+            {"distinct_adapters", p.layout.adapters_used()},
+            {"tokens_without_adapter", std::count(p.layout.token_adapter.begin(), p.layout.token_adapter.end(),
+                                                  kNoAdapter)}};
   }
 
   bool accepts(const Method& method) const override {
@@ -203,16 +210,20 @@ class AdapterProjectionFamily final : public TaskFamily {
   }
 
   std::vector<Json> conformance_shapes() const override {
-    // d not a multiple of 16, r = 1, K = 1, one token, every popularity law, both modes.
-    auto shape = [](int d_in, int d_out, int K, int rank, int batch, const char* popularity, const char* mode) {
+    // d not a multiple of 16, r = 1, K = 1, one token, every popularity law, both modes; tokens with no adapter
+    // (-1) among others, and a batch with no adapter at all.
+    auto shape = [](int d_in, int d_out, int K, int rank, int batch, const char* popularity, const char* mode,
+                    double no_adapter = 0.0) {
       return Json{{"model", "tiny"}, {"projections", {"q", "o"}}, {"layers", 2}, {"d_in", d_in}, {"d_out", d_out},
                   {"K", K}, {"rank", rank}, {"batch", batch}, {"popularity", popularity}, {"mode", mode},
-                  {"generator", "trained_like"}, {"seed", 11}};
+                  {"generator", "trained_like"}, {"seed", 11}, {"no_adapter", no_adapter}};
     };
     return {shape(37, 23, 1, 1, 1, "identical", "base+adapter"), shape(37, 23, 1, 1, 1, "identical", "adapter-only"),
             shape(40, 20, 3, 1, 7, "uniform", "base+adapter"),   shape(17, 33, 5, 4, 5, "distinct", "base+adapter"),
             shape(17, 33, 5, 4, 5, "distinct", "adapter-only"),  shape(64, 48, 9, 8, 33, "zipf", "base+adapter"),
             shape(29, 61, 1, 16, 3, "uniform", "adapter-only"),  shape(200, 72, 9, 4, 7, "distinct", "adapter-only"),
+            shape(40, 24, 5, 8, 9, "uniform", "base+adapter", 0.34), shape(40, 24, 5, 8, 9, "zipf", "adapter-only", 0.34),
+            shape(24, 40, 3, 4, 4, "uniform", "base+adapter", 1.0), shape(24, 40, 3, 4, 4, "uniform", "adapter-only", 1.0),
             Json{{"model", "smollm-135m"}, {"projections", {"q", "v"}}, {"layers", 2}, {"K", 16}, {"rank", 16},
                  {"batch", 33}, {"popularity", "zipf"}, {"generator", "trained_like"}, {"seed", 5}}};
   }
@@ -272,7 +283,7 @@ class AdapterProjectionFamily final : public TaskFamily {
   Floor floor(const Problem& problem, const Method&) const override {
     const auto& p = static_cast<const AdapterProblem&>(problem);
     Floor f;
-    const double distinct = static_cast<double>(p.layout.segments());
+    const double distinct = static_cast<double>(p.layout.adapters_used());
     for (const auto& proj : p.projections) {
       const double din = proj.d_in, dout = proj.d_out;
       if (p.with_base) {

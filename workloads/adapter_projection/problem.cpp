@@ -21,8 +21,8 @@ namespace {
 std::vector<int> draw_token_adapters(const AdapterProblemSpec& s) {
   Rng rng(stream_seed(s.seed, {kStreamTokens}));
   std::vector<int> ids(s.batch, 0);
-  if (s.popularity == "identical") return ids;
-  if (s.popularity == "uniform") {
+  if (s.popularity == "identical") {
+  } else if (s.popularity == "uniform") {
     for (auto& id : ids) id = static_cast<int>(rng.below(s.K));
   } else if (s.popularity == "zipf") {
     std::vector<double> cdf(s.K);
@@ -41,6 +41,18 @@ std::vector<int> draw_token_adapters(const AdapterProblemSpec& s) {
     for (int i = 0; i < s.batch; ++i) ids[i] = perm[i];
   } else {
     throw std::invalid_argument("unknown popularity " + s.popularity);
+  }
+  // round(no_adapter x batch) tokens, a seeded random subset from a stream of their own (a share of 0 leaves the
+  // popularity draw exactly as it was), get no adapter.
+  const int none = static_cast<int>(std::lround(s.no_adapter * s.batch));
+  if (none > 0) {
+    Rng pick(stream_seed(s.seed, {kStreamNoAdapter}));
+    std::vector<int> perm(static_cast<std::size_t>(s.batch));
+    for (int t = 0; t < s.batch; ++t) perm[t] = t;
+    for (int i = 0; i < none; ++i) {
+      std::swap(perm[i], perm[i + pick.below(s.batch - i)]);
+      ids[perm[i]] = kNoAdapter;
+    }
   }
   return ids;
 }

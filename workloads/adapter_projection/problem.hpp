@@ -93,6 +93,7 @@ struct AdapterProblemSpec {
   double alpha = 16;
   std::string popularity = "uniform";
   double zipf_a = 1.1;
+  double no_adapter = 0;  // share of tokens with no adapter (kNoAdapter), chosen after the popularity draw
   double adapter_norm = 0.25;
   std::string generator = "trained_like";
   Json generator_params = Json::object();

@@ -18,6 +18,7 @@ AdapterReference adapter_reference(const AdapterProblem& problem, std::size_t pi
   ref.adapter = MatrixD::Zero(problem.batch, proj.d_out);
   const AdapterBatch& b = problem.layout;
   for (std::size_t s = 0; s < b.segments(); ++s) {
+    if (!b.has_adapter(s)) continue;  // the base alone (adapter rows stay 0)
     const AdapterFactors& f = proj.adapters[b.segment_adapter[s]];
     const MatrixD A = f.A.cast<float>().cast<double>(), B = f.B.cast<float>().cast<double>();
     for (int t : b.tokens(s)) {

@@ -86,6 +86,7 @@ enum StreamLabel : std::uint64_t {
   kStreamQueries = 10,
   kStreamSpectral = 11,
   kStreamSpectrum = 12,
+  kStreamNoAdapter = 13,
 };
 
 }  // namespace lrb
