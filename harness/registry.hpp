@@ -55,6 +55,9 @@ struct MethodDecl {
   MethodTraits traits;
   PointSupport supports;  // empty: every point
   bool hidden = false;    // test-only methods: runnable, not listed, not in the conformance suite
+  // Parameter sets beyond the defaults that select another code path (a kernel, a pass): the conformance suite
+  // runs each of them on every shape too, so a path behind a parameter is checked like the default one.
+  std::vector<Json> conformance_params;
 };
 
 // A declared method with its backend implementations.

@@ -16,7 +16,7 @@ class CpuConformance : public ::testing::TestWithParam<ConformanceCase> {};
 
 TEST_P(CpuConformance, MatchesTheFp64Reference) {
   const ConformanceCase& c = GetParam();
-  const MethodRun r = check_method(c.family, c.method, c.values, Json::object(), Backend::cpu);
+  const MethodRun r = check_method(c.family, c.method, c.values, c.params, Backend::cpu);
   if (!r.support.ok) GTEST_SKIP() << "not applicable: " << r.support.reason;
   ASSERT_FALSE(r.check.failure) << *r.check.failure << "\n" << r.check.fidelity.dump();
   const Json& f = r.check.fidelity;

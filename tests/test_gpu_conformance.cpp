@@ -22,8 +22,9 @@ TEST_P(GpuConformance, MatchesTheReferenceAndTheCpuPath) {
   const MethodInfo& info = *Registry::instance().method(c.method);
   const std::string cpu_method = info.supports_backend(Backend::cpu) ? info.id : info.traits.reference;
   ASSERT_FALSE(cpu_method.empty()) << c.method << " has no CPU path and names no reference method";
-  const MethodRun gpu = check_method(c.family, c.method, c.values, Json::object(), Backend::cuda);
-  const MethodRun cpu = check_method(c.family, cpu_method, c.values, Json::object(), Backend::cpu);
+  const MethodRun gpu = check_method(c.family, c.method, c.values, c.params, Backend::cuda);
+  const MethodRun cpu =
+      check_method(c.family, cpu_method, c.values, cpu_method == c.method ? c.params : Json::object(), Backend::cpu);
   if (!gpu.support.ok) GTEST_SKIP() << "not applicable on the GPU: " << gpu.support.reason;
   ASSERT_TRUE(cpu.support.ok) << cpu_method << " cannot run where " << c.method << " can: " << cpu.support.reason;
   ASSERT_FALSE(gpu.check.failure) << *gpu.check.failure << "\n" << gpu.check.fidelity.dump();

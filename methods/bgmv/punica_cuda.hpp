@@ -12,8 +12,10 @@
 #include <stdexcept>
 #include <vector>
 
+#include "kernels/adapter_projection/fused_lora.cuh"
 #include "kernels/adapter_projection/punica.cuh"
 #include "kernels/common/device_limits.cuh"
+#include "methods/bgmv/punica_params.hpp"
 #include "workloads/adapter_projection/device_data.hpp"
 
 namespace lrb::cuda {
@@ -21,14 +23,15 @@ namespace lrb::cuda {
 class PunicaLoraCuda : public CudaAdapterMethod {
  public:
   enum class Walk { per_token, segments };
-  PunicaLoraCuda(Walk walk, const Params& p) : walk_(walk), batched_(p.string("schedule") == "batched") {}
+  PunicaLoraCuda(Walk walk, const Params& p)
+      : walk_(walk), batched_(p.string("schedule") == "batched"), fused_(p.string("pass") == "fused") {}
 
   Support can_run(const Point& point, Backend) const override {
     const Params p = point.params();
     if (p.has("rank") && p.integer("rank") > kernels::kLoraMaxRank)
       return Support::no(fmt::format("the expand kernel keeps a row of B in registers: ranks up to {} (rank = {})",
                                      kernels::kLoraMaxRank, p.integer("rank")));
-    return Support::yes();
+    return punica::can_run(point);
   }
 
   void prepare(const Problem& problem, ExecContext& ctx) override {
@@ -65,7 +68,8 @@ class PunicaLoraCuda : public CudaAdapterMethod {
         base.push_back({pp.d_out, p_->batch, pp.d_in, w_[i].data(), pp.d_in, x_[i].data(), pp.d_in, y_[i].data(),
                         pp.d_out, 1.0f, 0.0f});
     }
-    base_.plan(std::move(base), batched_, *ctx_);
+    if (fused_) prepare_fused(table);
+    else base_.plan(std::move(base), batched_, *ctx_);
     table_.upload(table.data(), table.size(), st);
 
     // The walk: bgmv one segment per token in batch order (its adapter index), sgmv the sorted segments.
@@ -98,11 +102,12 @@ class PunicaLoraCuda : public CudaAdapterMethod {
 
   void run(ExecContext&) override {
     const cudaStream_t st = ctx_->stream();
-    base_.run(*ctx_);  // nothing in adapter-only mode
+    if (!fused_) base_.run(*ctx_);  // nothing in adapter-only mode
     LRB_CUDA_CHECK(cudaMemsetAsync(t_.data(), 0, t_.bytes(), st));
     kernels::launch_lora_shrink(launch_, st);
     LRB_CUDA_CHECK_LAUNCH();
-    kernels::launch_lora_expand(launch_, st);
+    if (fused_) kernels::launch_fused_lora(fused_launch_, st);  // Y = X W^T + s T B^T, written once
+    else kernels::launch_lora_expand(launch_, st);
     LRB_CUDA_CHECK_LAUNCH();
   }
 
@@ -111,7 +116,9 @@ class PunicaLoraCuda : public CudaAdapterMethod {
   }
   Json metrics() const override {
     return {{"kernel", walk_ == Walk::per_token ? "bgmv_v1" : "sgmv_v1"},
-            {"base_schedule", batched_ ? "batched" : "per_projection"},
+            {"pass", fused_ ? "fused_v1" : "separate"},
+            {"base_schedule", fused_ ? "fused_v1 (one skinny GEMM launch, every projection)"
+                                     : (batched_ ? "batched" : "per_projection")},
             {"segments", launch_.segments},
             {"shrink_splits", launch_.shrink_splits}};
   }
@@ -119,8 +126,28 @@ class PunicaLoraCuda : public CudaAdapterMethod {
  private:
   const char* name() const { return walk_ == Walk::per_token ? "bgmv" : "sgmv"; }
 
+  // The fused pass's table: the shrink's table plus each projection's W, and the per-token adapter index.
+  void prepare_fused(const std::vector<kernels::LoraProjectionArgs>& table) {
+    if (!p_->with_base || p_->batch > punica::kFusedMaxBatch)
+      throw std::runtime_error(fmt::format("{}: pass fused needs base+adapter mode and batch <= {}", name(),
+                                           punica::kFusedMaxBatch));
+    const cudaStream_t st = ctx_->stream();
+    std::vector<kernels::FusedLoraProjection> fused(table.size());
+    int max_out = 0;
+    for (std::size_t i = 0; i < table.size(); ++i) {
+      const auto& t = table[i];
+      fused[i] = {t.X, w_[i].data(), t.B, t.scale, t.T, t.Y, t.d_in, t.d_out};
+      max_out = std::max(max_out, t.d_out);
+    }
+    fused_table_.upload(fused.data(), fused.size(), st);
+    token_adapter_.upload(p_->layout.token_adapter.data(), p_->layout.token_adapter.size(), st);
+    fused_launch_ = {fused_table_.data(), static_cast<int>(fused.size()), token_adapter_.data(), p_->batch, p_->rank,
+                     max_out};
+    ctx_->synchronize();  // the host table goes out of scope
+  }
+
   Walk walk_;
-  bool batched_;
+  bool batched_, fused_;
   BaseGemms base_;
   std::vector<DeviceBuffer<__half>> w_, x_, a_, b_;
   std::vector<DeviceBuffer<float>> scale_;
@@ -128,6 +155,9 @@ class PunicaLoraCuda : public CudaAdapterMethod {
   DeviceBuffer<kernels::LoraProjectionArgs> table_;
   DeviceBuffer<int> order_, offset_, adapter_;
   kernels::LoraLaunch launch_;
+  DeviceBuffer<kernels::FusedLoraProjection> fused_table_;
+  DeviceBuffer<int> token_adapter_;
+  kernels::FusedLoraLaunch fused_launch_;
 };
 
 // The registered class of each walk: bgmv_cuda.cpp and sgmv_cuda.cpp each register one.

@@ -224,6 +224,8 @@ class AdapterProjectionFamily final : public TaskFamily {
             shape(29, 61, 1, 16, 3, "uniform", "adapter-only"),  shape(200, 72, 9, 4, 7, "distinct", "adapter-only"),
             shape(40, 24, 5, 8, 9, "uniform", "base+adapter", 0.34), shape(40, 24, 5, 8, 9, "zipf", "adapter-only", 0.34),
             shape(24, 40, 3, 4, 4, "uniform", "base+adapter", 1.0), shape(24, 40, 3, 4, 4, "uniform", "adapter-only", 1.0),
+            // the fused pass's widest tile (64 tokens, rank 64), d_in not a multiple of its 64-column stages
+            shape(520, 300, 7, 64, 64, "uniform", "base+adapter", 0.1),
             Json{{"model", "smollm-135m"}, {"projections", {"q", "v"}}, {"layers", 2}, {"K", 16}, {"rank", 16},
                  {"batch", 33}, {"popularity", "zipf"}, {"generator", "trained_like"}, {"seed", 5}}};
   }
