@@ -35,6 +35,8 @@ LRBENCH_DECLARE_METHOD(adapter_projection, "base_only",
                        {.description = "base GEMM alone, no adapter (floor reference)",
                         .params = base_only::params(),
                         .traits = {.target = "base"},
-                        .supports = [](const Point& point, const Params&) { return base_only::can_run(point); }});
+                        .supports = [](const Point& point, const Params&) { return base_only::can_run(point); },
+                        .conformance_params = {Json{{"schedule", "per_projection"}},
+                                               Json{{"schedule", "cutlass_grouped"}}}});
 LRBENCH_REGISTER_BACKEND("base_only", cpu, BaseOnly);
 }  // namespace lrb

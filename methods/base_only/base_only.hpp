@@ -1,16 +1,41 @@
 #pragma once
 // What base_only's CPU and CUDA paths share: when it can run and what it must move.
+#include <string>
+
+#include <fmt/format.h>
+
 #include "harness/method.hpp"
+#include "harness/registry.hpp"
 #include "workloads/adapter_projection/problem.hpp"
 
 namespace lrb::base_only {
 
 // "batched": every projection's GEMM in one cuBLAS batched launch (the projections of this problem are
 // independent, as S2LC's grouped launch also assumes); "per_projection": one tuned cuBLASLt GEMM per
-// projection in sequence (what a layer-by-layer forward pass does).
+// projection in sequence (what a layer-by-layer forward pass does); "cutlass_grouped": one persistent CUTLASS
+// sm_90a grouped GEMM over every (projection, tile) (H100/H200; d_in and d_out multiples of 8).
 inline ParamSpecs params() {
   return {{"schedule", ParamType::string, "batched", "CUDA launch schedule of the projections' GEMMs", {}, {},
-           {"batched", "per_projection"}}};
+           {"batched", "per_projection", "cutlass_grouped"}}};
+}
+
+// Where schedule cutlass_grouped cannot run on a point's shapes (TMA's 16-byte rows), the reason; else "".
+inline std::string cutlass_shape_reason(const Point& point) {
+  const Params p = point.params();
+  if (!p.has("schedule") || p.string("schedule") != "cutlass_grouped") return "";
+  const ModelShape* model = p.has("model") ? Registry::instance().model(p.string("model")) : nullptr;
+  if (!model || !p.has("projections")) return "";
+  for (const auto& name : p.string_list("projections")) {
+    const ProjectionShape* s = model->projection(name);
+    if (!s) continue;
+    const long long din = p.integer("d_in") > 0 ? p.integer("d_in") : s->d_in;
+    const long long dout = p.integer("d_out") > 0 ? p.integer("d_out") : s->d_out;
+    if (din % 8 != 0 || dout % 8 != 0)
+      return fmt::format("schedule cutlass_grouped: TMA needs rows of 16 bytes, d_in and d_out multiples of 8 ({} is "
+                         "{} x {})",
+                         name, dout, din);
+  }
+  return "";
 }
 
 inline Support can_run(const Point& point) {

@@ -8,7 +8,15 @@ namespace {
 
 class BaseOnlyCuda final : public CudaAdapterMethod {
  public:
-  explicit BaseOnlyCuda(const Params& p) : batched_(p.string("schedule") == "batched") {}
+  explicit BaseOnlyCuda(const Params& p) : schedule_(BaseGemms::parse(p.string("schedule"))) {}
+
+  Support can_run(const Point& point, Backend) const override {
+    if (schedule_ == BaseGemms::Schedule::cutlass_grouped) {
+      if (const std::string why = kernels::GroupedGemmSm90a::unavailable_reason(); !why.empty()) return Support::no(why);
+      if (const std::string why = base_only::cutlass_shape_reason(point); !why.empty()) return Support::no(why);
+    }
+    return Support::yes();
+  }
 
   void prepare(const Problem& problem, ExecContext& ctx) override {
     bind(problem, ctx);
@@ -24,16 +32,17 @@ class BaseOnlyCuda final : public CudaAdapterMethod {
       all.push_back({proj.d_out, p_->batch, proj.d_in, w_[i].data(), proj.d_in, x_[i].data(), proj.d_in, y_[i].data(),
                      proj.d_out, 1.0f, 0.0f});
     }
-    base_.plan(std::move(all), batched_, *ctx_);
+    base_.plan(std::move(all), schedule_, *ctx_);
   }
   void run(ExecContext&) override { base_.run(*ctx_); }
   Footprint footprint() const override { return {{{"base_weights", bytes_of(w_)}}}; }
+  Json metrics() const override { return {{"base_schedule", base_.describe()}}; }
   std::optional<Floor> floor(const Problem& problem) const override {
     return base_only::floor(static_cast<const AdapterProblem&>(problem));
   }
 
  private:
-  bool batched_;
+  BaseGemms::Schedule schedule_;
   std::vector<DeviceBuffer<__half>> w_, x_;
   BaseGemms base_;
 };

@@ -24,13 +24,17 @@ class PunicaLoraCuda : public CudaAdapterMethod {
  public:
   enum class Walk { per_token, segments };
   PunicaLoraCuda(Walk walk, const Params& p)
-      : walk_(walk), batched_(p.string("schedule") == "batched"), fused_(p.string("pass") == "fused") {}
+      : walk_(walk), schedule_(BaseGemms::parse(p.string("schedule"))), fused_(p.string("pass") == "fused") {}
 
   Support can_run(const Point& point, Backend) const override {
     const Params p = point.params();
     if (p.has("rank") && p.integer("rank") > kernels::kLoraMaxRank)
       return Support::no(fmt::format("the expand kernel keeps a row of B in registers: ranks up to {} (rank = {})",
                                      kernels::kLoraMaxRank, p.integer("rank")));
+    if (schedule_ == BaseGemms::Schedule::cutlass_grouped && !fused_) {
+      if (const std::string why = kernels::GroupedGemmSm90a::unavailable_reason(); !why.empty()) return Support::no(why);
+      if (const std::string why = base_only::cutlass_shape_reason(point); !why.empty()) return Support::no(why);
+    }
     return punica::can_run(point);
   }
 
@@ -69,7 +73,7 @@ class PunicaLoraCuda : public CudaAdapterMethod {
                         pp.d_out, 1.0f, 0.0f});
     }
     if (fused_) prepare_fused(table);
-    else base_.plan(std::move(base), batched_, *ctx_);
+    else base_.plan(std::move(base), schedule_, *ctx_);
     table_.upload(table.data(), table.size(), st);
 
     // The walk: bgmv one segment per token in batch order (its adapter index), sgmv the sorted segments.
@@ -117,8 +121,7 @@ class PunicaLoraCuda : public CudaAdapterMethod {
   Json metrics() const override {
     return {{"kernel", walk_ == Walk::per_token ? "bgmv_v1" : "sgmv_v1"},
             {"pass", fused_ ? "fused_v1" : "separate"},
-            {"base_schedule", fused_ ? "fused_v1 (one skinny GEMM launch, every projection)"
-                                     : (batched_ ? "batched" : "per_projection")},
+            {"base_schedule", fused_ ? "fused_v1 (one skinny GEMM launch, every projection)" : base_.describe()},
             {"segments", launch_.segments},
             {"shrink_splits", launch_.shrink_splits}};
   }
@@ -147,7 +150,8 @@ class PunicaLoraCuda : public CudaAdapterMethod {
   }
 
   Walk walk_;
-  bool batched_, fused_;
+  BaseGemms::Schedule schedule_;
+  bool fused_;
   BaseGemms base_;
   std::vector<DeviceBuffer<__half>> w_, x_, a_, b_;
   std::vector<DeviceBuffer<float>> scale_;

@@ -67,6 +67,7 @@ class CudaAdapterMethod : public AdapterProjectionMethod {
 
 #include "harness/cuda/lt_gemm.hpp"
 #include "kernels/adapter_projection/rows.cuh"
+#include "kernels/common/grouped_gemm_sm90a.cuh"
 
 namespace lrb::cuda {
 
@@ -84,31 +85,62 @@ inline void plan_gemm(CudaContext& ctx, const GemmProblem& g) {
   plan_gemm_tn(ctx, g.m, g.n, g.k, g.A, g.lda, g.B, g.ldb, g.beta, g.C, g.ldc);
 }
 
-// The base GEMMs of a pass, Y_i = X_i W_i^T for every projection, in base_only's two schedules: "batched" (one
-// cuBLAS grouped call for all projections) or "per_projection" (a tuned cuBLASLt GEMM each, in sequence).
-// base_only measures them alone; bgmv / sgmv run them before their adapter kernels.
+// The base GEMMs of a pass, Y_i = X_i W_i^T for every projection, in base_only's schedules: "batched" (one cuBLAS
+// grouped call for all projections), "per_projection" (a tuned cuBLASLt GEMM each, in sequence) or
+// "cutlass_grouped" (one persistent CUTLASS sm_90a grouped GEMM over every (projection, tile):
+// kernels/common/grouped_gemm_sm90a.cuh). base_only measures them alone; bgmv / sgmv run them before their
+// adapter kernels.
 class BaseGemms {
  public:
-  void plan(std::vector<GemmProblem> problems, bool batched, CudaContext& ctx) {
+  enum class Schedule { batched, per_projection, cutlass_grouped };
+  static Schedule parse(const std::string& s) {
+    if (s == "per_projection") return Schedule::per_projection;
+    if (s == "cutlass_grouped") return Schedule::cutlass_grouped;
+    return Schedule::batched;
+  }
+  void plan(std::vector<GemmProblem> problems, Schedule schedule, CudaContext& ctx) {
     problems_ = std::move(problems);
-    batched_ = batched;
+    schedule_ = schedule;
     if (problems_.empty()) return;  // adapter-only mode: no base
-    if (batched_) grouped_.plan(problems_, ctx);
-    else
-      for (const auto& g : problems_) plan_gemm(ctx, g);
+    switch (schedule_) {
+      case Schedule::batched: grouped_.plan(problems_, ctx); break;
+      case Schedule::per_projection:
+        for (const auto& g : problems_) plan_gemm(ctx, g);
+        break;
+      case Schedule::cutlass_grouped: {
+        std::vector<kernels::GroupedGemmSm90aProblem> ps;
+        for (const auto& g : problems_)
+          ps.push_back({g.A, g.B, g.C, g.m, g.n, g.k});  // A = W [m][k], B = X [n][k], C = Y [n][m]
+        cutlass_.plan(ps, ctx.stream());
+        break;
+      }
+    }
   }
   void run(CudaContext& ctx) const {
     if (problems_.empty()) return;
-    if (batched_) grouped_.run(ctx);
-    else
-      for (const auto& g : problems_) run_gemm(ctx, g);
+    switch (schedule_) {
+      case Schedule::batched: grouped_.run(ctx); break;
+      case Schedule::per_projection:
+        for (const auto& g : problems_) run_gemm(ctx, g);
+        break;
+      case Schedule::cutlass_grouped: cutlass_.run(ctx.stream()); break;
+    }
   }
-  bool batched() const { return batched_; }
+  // For the records: the schedule, and CUTLASS's tile configuration where it is used.
+  std::string describe() const {
+    switch (schedule_) {
+      case Schedule::batched: return "batched";
+      case Schedule::per_projection: return "per_projection";
+      case Schedule::cutlass_grouped: return "cutlass_grouped (" + cutlass_.config() + ")";
+    }
+    return "";
+  }
 
  private:
   std::vector<GemmProblem> problems_;
-  bool batched_ = true;
+  Schedule schedule_ = Schedule::batched;
   GroupedGemm grouped_;
+  kernels::GroupedGemmSm90a cutlass_;
 };
 
 // Rows (in segment order) of the segments with no adapter set to 0: adapter-only outputs of tokens that have none.
