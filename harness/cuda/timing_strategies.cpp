@@ -12,6 +12,11 @@
 namespace lrb::cuda {
 
 namespace {
+// Launches (graph nodes) queued behind the blocking kernel at most: CUDA's per-stream launch queue holds on the
+// order of a thousand pending entries; past it cudaGraphLaunch itself blocks until the held stream moves, which
+// it never does before the blocking kernel's timeout.
+constexpr std::size_t kMaxHeldLaunches = 512;
+
 // Samples taken while the SM clock sits below 90% of its maximum are discarded (the record counts them).
 ThrottleGuard throttle_guard() {
   const unsigned max_mhz = max_sm_clock_mhz();
@@ -90,6 +95,7 @@ TimingResult GraphTiming::time(const Plan& plan, const std::vector<std::function
   const double l2 = plan.l2, footprint = plan.footprint;
   ctx.synchronize();
   std::vector<GraphExec> execs;
+  std::size_t nodes = 0;  // kernel and memset nodes of one replay of every copy (launch-queue entries)
   for (const auto& run : runs) {
     LRB_CUDA_CHECK(cudaStreamBeginCapture(ctx.stream(), cudaStreamCaptureModeThreadLocal));
     try {
@@ -103,6 +109,9 @@ TimingResult GraphTiming::time(const Plan& plan, const std::vector<std::function
     cudaGraph_t g = nullptr;
     LRB_CUDA_CHECK(cudaStreamEndCapture(ctx.stream(), &g));
     Graph graph(g);
+    std::size_t n = 0;
+    LRB_CUDA_CHECK(cudaGraphGetNodes(graph.get(), nullptr, &n));
+    nodes += n;
     cudaGraphExec_t exec = nullptr;
     LRB_CUDA_CHECK(cudaGraphInstantiate(&exec, graph.get(), 0));
     execs.emplace_back(exec);
@@ -123,8 +132,18 @@ TimingResult GraphTiming::time(const Plan& plan, const std::vector<std::function
   // consecutive samples alternate copies, so stdrel sees the copies' differences. Small footprints: each
   // sample replays whole rounds of all copies (a copy must not follow itself).
   const int per_copy = std::max(1, static_cast<int>(std::ceil(0.5 / (round_ms / static_cast<double>(execs.size())))));
+  // Each sample's replays are enqueued while the blocking kernel holds the stream, then released at once: the
+  // GPU runs them back to back, so the host's submission rate (a few us a graph launch: more than a small
+  // kernel's own time) does not set the sample. Where a sample would queue more work than the launch queue
+  // holds while waiting, it is not held (the blocking kernel would time out; such graphs are long anyway).
+  auto& res = MeasurementResources::instance();
+  const std::size_t queued = large ? static_cast<std::size_t>(per_copy) * (nodes / execs.size() + 1)
+                                   : static_cast<std::size_t>(rounds) * (nodes + execs.size());
+  const bool hold = queued <= kMaxHeldLaunches;
+  int timeouts = 0;
   std::size_t next_copy = 0;
   auto sample = [&] {
+    if (hold) res.block(ctx.stream());
     start.record(ctx.stream());
     int replays = 0;
     if (large) {
@@ -136,7 +155,9 @@ TimingResult GraphTiming::time(const Plan& plan, const std::vector<std::function
       replays = rounds * static_cast<int>(execs.size());
     }
     stop.record(ctx.stream());
+    if (hold) res.release();
     LRB_CUDA_CHECK(cudaEventSynchronize(stop.get()));
+    if (hold && res.last_block_timed_out()) ++timeouts;
     return static_cast<double>(stop.since(start)) * 1e-3 / replays;
   };
   auto once = [&] {
@@ -154,13 +175,22 @@ TimingResult GraphTiming::time(const Plan& plan, const std::vector<std::function
                       {"footprint_bytes", footprint},
                       {"l2_bytes", l2},
                       {"samples_alternate_copies", large && copies > 1},
-                      {"replays_per_sample", large ? per_copy : rounds * static_cast<int>(execs.size())}};
+                      {"replays_per_sample", large ? per_copy : rounds * static_cast<int>(execs.size())},
+                      {"graph_nodes", nodes},
+                      {"held_by_blocking_kernel", hold},
+                      {"blocking_kernel_timeouts", timeouts}};
   r.note = fmt::format("one run captured in a CUDA graph; {} prepared copies of {:.1f} MiB (L2 {:.0f} MiB), {}{}",
                        copies, footprint / (1 << 20), l2 / (1 << 20),
                        large ? "samples alternating between copies" : "each sample replaying every copy in turn",
                        copies < wanted ? (large ? "; one copy only (memory): placement variation not sampled"
                                                 : "; fewer copies than wanted (memory): some data may come from L2")
                                        : "");
+  r.note += hold ? "; each sample's replays enqueued behind a blocking kernel, then run back to back"
+                 : fmt::format("; replays not held ({} launches a sample exceed the {} the queue takes while held): "
+                               "the host's submission rate may show in small runs",
+                               queued, kMaxHeldLaunches);
+  if (timeouts > 0)
+    r.note += fmt::format("; the blocking kernel timed out in {} samples: those include launch time", timeouts);
   return r;
 }
 
