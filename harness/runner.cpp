@@ -312,6 +312,8 @@ class PairMeasurer {
   std::optional<Ceilings> ceilings_;
 };
 
+}  // namespace
+
 RunSummary summary_paths(const Config& config, const RunOptions& options) {
   RunSummary summary;
   const std::string stem = options.shard_count > 1
@@ -322,8 +324,6 @@ RunSummary summary_paths(const Config& config, const RunOptions& options) {
   summary.md = options.out_dir / (stem + ".md");
   return summary;
 }
-
-}  // namespace
 
 RunSummary run_config(const Config& config, const RunOptions& options, std::ostream& log) {
   std::string why;

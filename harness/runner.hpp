@@ -27,6 +27,9 @@ struct RunSummary {
   std::filesystem::path csv, md;  // where the CLI writes the reports (analysis/report.hpp), not the runner
 };
 
+// Where a run (or shard I of N) writes: <out_dir>/<config name>[.shardIofN].{jsonl,csv,md}.
+RunSummary summary_paths(const Config& config, const RunOptions& options);
+
 // Throws std::runtime_error for conditions that stop a run before it starts (no such backend, an
 // existing result file without --resume, results of another config). Method failures never throw.
 RunSummary run_config(const Config& config, const RunOptions& options, std::ostream& log);

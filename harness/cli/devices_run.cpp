@@ -11,14 +11,20 @@
 #include "harness/cli/merge_command.hpp"
 #include "harness/merge.hpp"
 #include "harness/records.hpp"
+#include "harness/runner.hpp"
 
 namespace lrb {
 namespace {
 
 constexpr int kExitError = 1, kExitFailedRecords = 3;
 
-std::string shard_stem(const Config& config, std::size_t i, std::size_t n) {
-  return fmt::format("{}.shard{}of{}", config.name, i, n);
+// The files the runner gives shard i of n (or the whole run, n = 1) under --out.
+RunSummary paths_of(const Config& config, const std::filesystem::path& out, std::size_t i, std::size_t n) {
+  RunOptions o;
+  o.out_dir = out;
+  o.shard_index = static_cast<int>(i);
+  o.shard_count = static_cast<int>(n);
+  return summary_paths(config, o);
 }
 
 std::vector<std::string> worker_argv(const DevicesRunArgs& a, std::size_t i, std::size_t n) {
@@ -60,10 +66,9 @@ std::optional<std::vector<std::string>> parse_devices(const std::string& text, s
 
 DevicesRunSummary run_on_devices(const Config& config, const DevicesRunArgs& a, std::ostream& log) {
   const std::size_t n = a.devices.size();
+  const RunSummary whole = paths_of(config, a.out_dir, 0, 1);
   DevicesRunSummary s;
-  s.jsonl = a.out_dir / (config.name + ".jsonl");
-  s.csv = a.out_dir / (config.name + ".csv");
-  s.md = a.out_dir / (config.name + ".md");
+  s.jsonl = whole.jsonl, s.csv = whole.csv, s.md = whole.md;
   if (std::filesystem::exists(s.jsonl) && !a.resume)
     throw std::runtime_error(fmt::format("'{}' exists: pass --resume to continue that run, or choose another --out",
                                          s.jsonl.string()));
@@ -71,7 +76,8 @@ DevicesRunSummary run_on_devices(const Config& config, const DevicesRunArgs& a, 
 
   std::vector<WorkerSpec> specs;
   for (std::size_t i = 0; i < n; ++i)
-    specs.push_back({a.devices[i], worker_argv(a, i, n), a.out_dir / (shard_stem(config, i, n) + ".log")});
+    specs.push_back({a.devices[i], worker_argv(a, i, n),
+                     std::filesystem::path(paths_of(config, a.out_dir, i, n).jsonl).replace_extension(".log")});
   if (!a.quiet)
     log << fmt::format("lrbench: '{}' on {} devices ({}): one worker each, shard I/{}; logs {}/{}.shard*of{}.log\n",
                        config.name, n, fmt::join(a.devices, ", "), n, a.out_dir.string(), config.name, n);
@@ -90,7 +96,7 @@ DevicesRunSummary run_on_devices(const Config& config, const DevicesRunArgs& a, 
 
   std::vector<MergeSource> sources;
   for (std::size_t i = 0; i < n; ++i) {
-    const auto path = a.out_dir / (shard_stem(config, i, n) + ".jsonl");
+    const auto path = paths_of(config, a.out_dir, i, n).jsonl;
     if (!std::filesystem::exists(path)) continue;  // a worker with nothing to run, or one that failed first
     std::vector<std::string> warnings;
     sources.push_back({path.string(), read_jsonl(path, &warnings)});

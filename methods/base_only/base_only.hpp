@@ -38,6 +38,16 @@ inline std::string cutlass_shape_reason(const Point& point) {
   return "";
 }
 
+// Whether a CUDA path's `schedule` can run the point: cutlass_grouped needs the kernel in this build on this GPU
+// (`unavailable`: GroupedGemmSm90a::unavailable_reason(), "" where it is) and 16-byte rows.
+inline Support schedule_support(const Point& point, const std::string& unavailable) {
+  const Params p = point.params();
+  if (!p.has("schedule") || p.string("schedule") != "cutlass_grouped") return Support::yes();
+  if (!unavailable.empty()) return Support::no(unavailable);
+  if (const std::string why = cutlass_shape_reason(point); !why.empty()) return Support::no(why);
+  return Support::yes();
+}
+
 inline Support can_run(const Point& point) {
   if (point.params().string("mode") == "adapter-only") return Support::no("base_only has no adapter path to measure");
   return Support::yes();

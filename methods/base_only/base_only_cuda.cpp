@@ -11,11 +11,7 @@ class BaseOnlyCuda final : public CudaAdapterMethod {
   explicit BaseOnlyCuda(const Params& p) : schedule_(BaseGemms::parse(p.string("schedule"))) {}
 
   Support can_run(const Point& point, Backend) const override {
-    if (schedule_ == BaseGemms::Schedule::cutlass_grouped) {
-      if (const std::string why = kernels::GroupedGemmSm90a::unavailable_reason(); !why.empty()) return Support::no(why);
-      if (const std::string why = base_only::cutlass_shape_reason(point); !why.empty()) return Support::no(why);
-    }
-    return Support::yes();
+    return base_only::schedule_support(point, kernels::GroupedGemmSm90a::unavailable_reason());
   }
 
   void prepare(const Problem& problem, ExecContext& ctx) override {

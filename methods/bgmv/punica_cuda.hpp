@@ -31,10 +31,9 @@ class PunicaLoraCuda : public CudaAdapterMethod {
     if (p.has("rank") && p.integer("rank") > kernels::kLoraMaxRank)
       return Support::no(fmt::format("the expand kernel keeps a row of B in registers: ranks up to {} (rank = {})",
                                      kernels::kLoraMaxRank, p.integer("rank")));
-    if (schedule_ == BaseGemms::Schedule::cutlass_grouped && !fused_) {
-      if (const std::string why = kernels::GroupedGemmSm90a::unavailable_reason(); !why.empty()) return Support::no(why);
-      if (const std::string why = base_only::cutlass_shape_reason(point); !why.empty()) return Support::no(why);
-    }
+    if (!fused_)  // the fused pass runs its own GEMM, not the schedule's
+      if (const Support s = base_only::schedule_support(point, kernels::GroupedGemmSm90a::unavailable_reason()); !s.ok)
+        return s;
     return punica::can_run(point);
   }
 
