@@ -99,6 +99,15 @@ std::set<std::string> recorded_keys(const Config& config, const RunSummary& summ
 RunPlan plan_run(const Config& config, const RunOptions& options, const std::set<std::string>& done,
                  RunSummary& summary) {
   const auto filter = compile_filter(options.filter);
+  const auto kept = [&](const std::string& block, const std::string& label, const std::string& point) {
+    return !filter || std::regex_search(filter_subject(block, label, point), *filter);
+  };
+  const auto shards = static_cast<std::size_t>(options.shard_count);
+  const auto mine = [&](std::size_t n) { return static_cast<int>(n % shards) == options.shard_index; };
+  // Shards split the points, each with all its methods (one process, one device, the same data for every method
+  // of a point): the k-th point with a pair the filter keeps, over all blocks, goes to shard k mod N, so a filtered
+  // sweep is balanced too. Points the filter empties are counted as filtered by shard (index mod N) alone.
+  std::size_t live_points = 0;
   RunPlan plan;
   for (const auto& block : config.blocks) {
     const TaskFamily* family = Registry::instance().family(block.task);
@@ -108,10 +117,11 @@ RunPlan plan_run(const Config& config, const RunOptions& options, const std::set
     const std::size_t b = plan.blocks.size() - 1;
     plan.total_pairs += bp.points.size() * bp.variants.size();
     for (std::size_t p = 0; p < bp.points.size(); ++p) {
-      if (static_cast<int>(p % static_cast<std::size_t>(options.shard_count)) != options.shard_index) continue;
+      bool live = false;
+      for (const auto& variant : bp.variants) live = live || kept(block.name, variant.label, bp.points[p].id);
+      if (!(live ? mine(live_points++) : mine(p))) continue;
       for (std::size_t v = 0; v < bp.variants.size(); ++v) {
-        const std::string subject = filter_subject(block.name, bp.variants[v].label, bp.points[p].id);
-        if (filter && !std::regex_search(subject, *filter)) {
+        if (!kept(block.name, bp.variants[v].label, bp.points[p].id)) {
           ++summary.filtered;
           continue;
         }

@@ -2,6 +2,8 @@
 // outputs are caught (every method against the FP64 reference: test_conformance.cpp).
 #include <gtest/gtest.h>
 
+#include "methods/base_only/base_only.hpp"
+#include "methods/bgmv/punica_params.hpp"
 #include "tests/support/method_check.hpp"
 #include "workloads/adapter_projection/problem.hpp"
 
@@ -61,6 +63,44 @@ TEST(AdapterCheck, LargeProblemsAreSampledAndSaySo) {
   EXPECT_LT(r.fidelity["projections_checked"].get<int>(), 8);
   EXPECT_GE(r.fidelity["projections_checked"].get<int>(), 1);
   EXPECT_TRUE(r.fidelity.contains("sample_note"));
+}
+
+// The CUDA paths' applicability checks take the method's own parameters: a point holds only the family's values,
+// so a check that looked for `schedule` or `pass` in the point never fired (the GPU conformance suite then threw
+// from prepare instead of skipping the shape).
+TEST(AdapterCudaSupport, CutlassScheduleNeedsRowsOf16Bytes) {
+  const Point odd = make_point("adapter_projection", {{"model", "tiny"}, {"projections", {"q", "o"}}, {"d_in", 37},
+                                                       {"d_out", 24}, {"batch", 5}});
+  const Point even = make_point("adapter_projection", {{"model", "tiny"}, {"projections", {"q", "o"}}, {"d_in", 40},
+                                                        {"d_out", 24}, {"batch", 5}});
+  const Support no = base_only::schedule_support("cutlass_grouped", odd, "");
+  EXPECT_FALSE(no.ok);
+  EXPECT_NE(no.reason.find("multiples of 8"), std::string::npos) << no.reason;
+  EXPECT_NE(no.reason.find("24 x 37"), std::string::npos) << no.reason;
+  EXPECT_TRUE(base_only::schedule_support("cutlass_grouped", even, "").ok);
+  EXPECT_TRUE(base_only::schedule_support("batched", odd, "").ok);
+  EXPECT_TRUE(base_only::schedule_support("per_projection", odd, "no GPU").ok);
+  const Support absent = base_only::schedule_support("cutlass_grouped", even, "built without CUTLASS");
+  EXPECT_FALSE(absent.ok);
+  EXPECT_EQ(absent.reason, "built without CUTLASS");
+  const Point llama = make_point("adapter_projection", {{"model", "llama2-7b"}, {"projections", {"q", "k", "v", "o"}}});
+  EXPECT_TRUE(base_only::schedule_support("cutlass_grouped", llama, "").ok);
+}
+
+TEST(AdapterCudaSupport, FusedPassNeedsTheBaseAndAtMost64Tokens) {
+  const Json base = {{"model", "tiny"}, {"projections", {"q"}}, {"K", 2}, {"rank", 2}};
+  Json v = base;
+  v["batch"] = punica::kFusedMaxBatch;
+  EXPECT_TRUE(punica::can_run(make_point("adapter_projection", v), true).ok);
+  v["batch"] = punica::kFusedMaxBatch + 1;
+  const Support big = punica::can_run(make_point("adapter_projection", v), true);
+  EXPECT_FALSE(big.ok);
+  EXPECT_NE(big.reason.find("batch = 65"), std::string::npos) << big.reason;
+  EXPECT_TRUE(punica::can_run(make_point("adapter_projection", v), false).ok);
+  v["batch"] = 4;
+  v["mode"] = "adapter-only";
+  EXPECT_FALSE(punica::can_run(make_point("adapter_projection", v), true).ok);
+  EXPECT_TRUE(punica::can_run(make_point("adapter_projection", v), false).ok);
 }
 
 }  // namespace

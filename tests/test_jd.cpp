@@ -174,5 +174,29 @@ TEST(JdMethod, OutputMatchesAnIndependentComputationFromTheStoredFit) {
   }
 }
 
+// A config lists jd_full and jd_diag side by side at every point: each core keeps its own fit, so alternating
+// between them over points of the same adapters fits each once.
+TEST(JdFit, FullAndDiagFitsAreKeptApartAcrossPointsOfTheSameAdapters) {
+  const Json values = {{"model", "tiny"}, {"K", 4}, {"rank", 2}, {"batch", 6}, {"d_in", 24}, {"d_out", 20},
+                       {"mode", "adapter-only"}, {"seed", 123457}};
+  const MethodRun run = check_method("adapter_projection", "sequential_lora", values);
+  const auto& p = static_cast<const AdapterProblem&>(*run.problem);
+  ASSERT_FALSE(p.adapters_key.empty());
+  jd::Options o;
+  o.R = 3;
+  bool made = false;
+  const auto full = jd::cached_fit(p, jd::Core::full, o, &made);
+  EXPECT_TRUE(made);
+  const auto diag = jd::cached_fit(p, jd::Core::diag, o, &made);
+  EXPECT_TRUE(made);
+  EXPECT_EQ(jd::cached_fit(p, jd::Core::full, o, &made), full);
+  EXPECT_FALSE(made);
+  EXPECT_EQ(jd::cached_fit(p, jd::Core::diag, o, &made), diag);
+  EXPECT_FALSE(made);
+  o.R = 2;  // another setting is another fit
+  jd::cached_fit(p, jd::Core::full, o, &made);
+  EXPECT_TRUE(made);
+}
+
 }  // namespace
 }  // namespace lrb::test

@@ -150,5 +150,27 @@ TEST(Runner, ShardsPartitionThePoints) {
   for (const auto& k : ka) EXPECT_EQ(kb.count(k), 0u);
 }
 
+// A filtered sweep is split over the points the filter keeps, so every shard gets its share (split by the index
+// of all points, "batch=2" kept only odd points here and all of them went to shard 1); a point's methods stay
+// together in one shard; every pair of the config is counted once over the shards.
+TEST(Runner, ShardsOfAFilteredRunAreBalancedAndKeepAPointsMethodsTogether) {
+  TempDir dir;
+  const Config c = parse(kMany);
+  const auto a = run(c, dir / "a", false, "batch=2", 0, 2);
+  const auto b = run(c, dir / "b", false, "batch=2", 1, 2);
+  const auto ka = keys_of(a.jsonl), kb = keys_of(b.jsonl);
+  EXPECT_EQ(ka.size(), 4u);  // kept points 0 and 2 (K = 1, 3), both methods
+  EXPECT_EQ(kb.size(), 2u);  // kept point 1 (K = 2)
+  std::map<std::string, std::set<int>> shard_of_point;
+  for (int i = 0; i < 2; ++i)
+    for (const auto& r : read_jsonl(i == 0 ? a.jsonl : b.jsonl)) {
+      EXPECT_NE(r.at("point_id").get<std::string>().find("batch=2"), std::string::npos);
+      shard_of_point[r.at("point_id").get<std::string>()].insert(i);
+    }
+  EXPECT_EQ(shard_of_point.size(), 3u);
+  for (const auto& [point, shards] : shard_of_point) EXPECT_EQ(shards.size(), 1u) << point;
+  EXPECT_EQ(a.ok + a.skipped + a.failed + a.filtered + b.ok + b.skipped + b.failed + b.filtered, 12);
+}
+
 }  // namespace
 }  // namespace lrb::test

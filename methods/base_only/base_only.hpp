@@ -19,17 +19,18 @@ inline ParamSpecs params() {
            {"batched", "per_projection", "cutlass_grouped"}}};
 }
 
-// Where schedule cutlass_grouped cannot run on a point's shapes (TMA's 16-byte rows), the reason; else "".
+// Where the CUTLASS grouped GEMM cannot run a point's shapes (TMA's 16-byte rows), the reason; else "".
 inline std::string cutlass_shape_reason(const Point& point) {
   const Params p = point.params();
-  if (!p.has("schedule") || p.string("schedule") != "cutlass_grouped") return "";
   const ModelShape* model = p.has("model") ? Registry::instance().model(p.string("model")) : nullptr;
   if (!model || !p.has("projections")) return "";
+  const auto dim = [&](const char* key, int shape) {
+    return p.has(key) && p.integer(key) > 0 ? p.integer(key) : static_cast<long long>(shape);
+  };
   for (const auto& name : p.string_list("projections")) {
     const ProjectionShape* s = model->projection(name);
     if (!s) continue;
-    const long long din = p.integer("d_in") > 0 ? p.integer("d_in") : s->d_in;
-    const long long dout = p.integer("d_out") > 0 ? p.integer("d_out") : s->d_out;
+    const long long din = dim("d_in", s->d_in), dout = dim("d_out", s->d_out);
     if (din % 8 != 0 || dout % 8 != 0)
       return fmt::format("schedule cutlass_grouped: TMA needs rows of 16 bytes, d_in and d_out multiples of 8 ({} is "
                          "{} x {})",
@@ -38,11 +39,11 @@ inline std::string cutlass_shape_reason(const Point& point) {
   return "";
 }
 
-// Whether a CUDA path's `schedule` can run the point: cutlass_grouped needs the kernel in this build on this GPU
-// (`unavailable`: GroupedGemmSm90a::unavailable_reason(), "" where it is) and 16-byte rows.
-inline Support schedule_support(const Point& point, const std::string& unavailable) {
-  const Params p = point.params();
-  if (!p.has("schedule") || p.string("schedule") != "cutlass_grouped") return Support::yes();
+// Whether a CUDA path whose `schedule` parameter is `schedule` can run the point: cutlass_grouped needs the kernel
+// in this build on this GPU (`unavailable`: GroupedGemmSm90a::unavailable_reason(), "" where it is) and 16-byte
+// rows. The schedule is the method's parameter, not the point's (a point holds only the family's values).
+inline Support schedule_support(const std::string& schedule, const Point& point, const std::string& unavailable) {
+  if (schedule != "cutlass_grouped") return Support::yes();
   if (!unavailable.empty()) return Support::no(unavailable);
   if (const std::string why = cutlass_shape_reason(point); !why.empty()) return Support::no(why);
   return Support::yes();

@@ -21,9 +21,11 @@ inline ParamSpecs params() {
   return p;
 }
 
-inline Support can_run(const Point& point) {
+// Whether the pass can run the point; `fused`: the method's `pass` parameter is fused (a point holds only the
+// family's values, not the method's parameters).
+inline Support can_run(const Point& point, bool fused) {
+  if (!fused) return Support::yes();
   const Params p = point.params();
-  if (!p.has("pass") || p.string("pass") != "fused") return Support::yes();
   if (p.has("mode") && p.string("mode") == "adapter-only")
     return Support::no("pass fused folds the LoRA delta into the base GEMM: adapter-only mode has none");
   if (p.has("batch") && p.integer("batch") > kFusedMaxBatch)
