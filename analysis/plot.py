@@ -146,7 +146,10 @@ def latency(records, out, name):
                 if not xy:
                     continue
                 base = m.startswith("base_only")
-                (h,) = ax.plot([p[0] for p in xy], [p[1] for p in xy], "-" if base else "o-", ms=3,
+                # base_only's schedules in black, told apart by the line: batched solid, per_projection faded,
+                # cutlass_grouped dashed
+                (h,) = ax.plot([p[0] for p in xy], [p[1] for p in xy],
+                               ("--" if "cutlass" in m else "-") if base else "o-", ms=3,
                                color="k" if base else colors[m], lw=1.8 if base else 1,
                                alpha=0.5 if base and "per_projection" in m else 1.0)
                 handles.setdefault(m, h)

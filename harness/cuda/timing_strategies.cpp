@@ -87,6 +87,28 @@ GraphTiming::Plan GraphTiming::plan(double footprint_bytes) const {
   return p;
 }
 
+namespace {
+// `body` captured from the stream into an instantiated graph; `nodes` gets its node count.
+GraphExec capture_graph(CudaContext& ctx, const std::function<void()>& body, std::size_t& nodes) {
+  LRB_CUDA_CHECK(cudaStreamBeginCapture(ctx.stream(), cudaStreamCaptureModeThreadLocal));
+  try {
+    body();
+  } catch (...) {
+    cudaGraph_t broken = nullptr;
+    cudaStreamEndCapture(ctx.stream(), &broken);
+    if (broken) cudaGraphDestroy(broken);
+    throw;
+  }
+  cudaGraph_t g = nullptr;
+  LRB_CUDA_CHECK(cudaStreamEndCapture(ctx.stream(), &g));
+  Graph graph(g);
+  LRB_CUDA_CHECK(cudaGraphGetNodes(graph.get(), nullptr, &nodes));
+  cudaGraphExec_t exec = nullptr;
+  LRB_CUDA_CHECK(cudaGraphInstantiate(&exec, graph.get(), 0));
+  return GraphExec(exec);
+}
+}  // namespace
+
 TimingResult GraphTiming::time(const Plan& plan, const std::vector<std::function<void()>>& runs,
                                const MeasureOptions& options) {
   CudaContext& ctx = ctx_;
@@ -94,33 +116,27 @@ TimingResult GraphTiming::time(const Plan& plan, const std::vector<std::function
   const int copies = static_cast<int>(runs.size()), wanted = plan.wanted;
   const double l2 = plan.l2, footprint = plan.footprint;
   ctx.synchronize();
+  // Small footprints: ONE graph holding a run of every copy in turn, as a decode step's graph holds its layers
+  // back to back: consecutive runs are separated by a node-to-node gap inside the graph, not by a graph launch
+  // (the first held run, 2026-12-08 on an H100, timed one graph per run: a ~1 MiB decode kernel then took 8-10 us
+  // whether the replays were held or not, the graph launch's own cost on the GPU included). Large footprints:
+  // one graph per copy (each run is long next to a launch).
   std::vector<GraphExec> execs;
-  std::size_t nodes = 0;  // kernel and memset nodes of one replay of every copy (launch-queue entries)
-  for (const auto& run : runs) {
-    LRB_CUDA_CHECK(cudaStreamBeginCapture(ctx.stream(), cudaStreamCaptureModeThreadLocal));
-    try {
-      run();
-    } catch (...) {
-      cudaGraph_t broken = nullptr;
-      cudaStreamEndCapture(ctx.stream(), &broken);
-      if (broken) cudaGraphDestroy(broken);
-      throw;
+  std::size_t nodes = 0;  // kernel and memset nodes of one run of every copy
+  if (large) {
+    for (const auto& run : runs) {
+      std::size_t n = 0;
+      execs.push_back(capture_graph(ctx, run, n));
+      nodes += n;
     }
-    cudaGraph_t g = nullptr;
-    LRB_CUDA_CHECK(cudaStreamEndCapture(ctx.stream(), &g));
-    Graph graph(g);
-    std::size_t n = 0;
-    LRB_CUDA_CHECK(cudaGraphGetNodes(graph.get(), nullptr, &n));
-    nodes += n;
-    cudaGraphExec_t exec = nullptr;
-    LRB_CUDA_CHECK(cudaGraphInstantiate(&exec, graph.get(), 0));
-    execs.emplace_back(exec);
+  } else {
+    execs.push_back(capture_graph(ctx, [&] { for (const auto& run : runs) run(); }, nodes));
   }
   Event start = Event::create(), stop = Event::create();
-  auto replay_round = [&] {
+  auto replay_round = [&] {  // one run of every copy
     for (auto& e : execs) LRB_CUDA_CHECK(cudaGraphLaunch(e.get(), ctx.stream()));
   };
-  // Replays per sample: enough rounds for >= 0.5 ms, so event resolution does not matter.
+  // Runs per sample: enough rounds for >= 0.5 ms, so event resolution does not matter.
   replay_round();
   start.record(ctx.stream());
   replay_round();
@@ -131,26 +147,15 @@ TimingResult GraphTiming::time(const Plan& plan, const std::vector<std::function
   // Large footprints: each sample replays one copy (its data cannot stay in L2 across its own replays), and
   // consecutive samples alternate copies, so stdrel sees the copies' differences. Small footprints: each
   // sample replays whole rounds of all copies (a copy must not follow itself).
-  const int per_copy = std::max(1, static_cast<int>(std::ceil(0.5 / (round_ms / static_cast<double>(execs.size())))));
-  // Each sample's replays are enqueued while the blocking kernel holds the stream, then released at once: the
-  // GPU runs them back to back, so the host's submission rate (a few us a graph launch: more than a small
-  // kernel's own time) does not set the sample. Where a sample would queue more work than the launch queue
-  // holds while waiting, it is not held (the blocking kernel would time out; such graphs are long anyway).
-  // Small footprints whose whole rounds exceed the held queue (many copies of a multi-kernel graph: two_gemm's
-  // cuBLASLt pair is 5 nodes a copy, 101 copies) take a window of consecutive copies a sample instead, the next
-  // sample going on from the copy after it: across samples the copies still follow each other in round order
-  // (the L2 rotation holds), and each sample stays held. Not held only where even a window of kMinHeldReplays
-  // replays would not fit.
-  constexpr std::size_t kMinHeldReplays = 8;
+  const int per_copy = std::max(1, static_cast<int>(std::ceil(0.5 / (round_ms / static_cast<double>(copies)))));
+  // Each sample's graph launches are enqueued while the blocking kernel holds the stream, then released at once:
+  // the GPU runs them back to back, so the host's submission rate (a few us a graph launch) does not set the
+  // sample. Where a sample would queue more than the launch queue holds while waiting, it is not held (the
+  // blocking kernel would time out); a small footprint's launch then carries every copy's run, so the host keeps
+  // ahead unless a whole round takes less GPU time than one launch takes on the host.
   auto& res = MeasurementResources::instance();
-  const std::size_t per_replay = nodes / execs.size() + 1;  // queue entries of one graph launch
-  const std::size_t round_queued = static_cast<std::size_t>(rounds) * (nodes + execs.size());
-  const bool windowed = !large && round_queued > kMaxHeldLaunches &&
-                        kMaxHeldLaunches / per_replay >= kMinHeldReplays;
-  const int window = windowed ? static_cast<int>(kMaxHeldLaunches / per_replay) : 0;
-  const std::size_t queued = large      ? static_cast<std::size_t>(per_copy) * per_replay
-                             : windowed ? static_cast<std::size_t>(window) * per_replay
-                                        : round_queued;
+  const std::size_t queued = large ? static_cast<std::size_t>(per_copy) * (nodes / execs.size() + 1)
+                                   : static_cast<std::size_t>(rounds) * (nodes + 1);
   const bool hold = queued <= kMaxHeldLaunches;
   int timeouts = 0;
   std::size_t next_copy = 0;
@@ -162,13 +167,9 @@ TimingResult GraphTiming::time(const Plan& plan, const std::vector<std::function
       const auto& e = execs[next_copy++ % execs.size()];
       for (int i = 0; i < per_copy; ++i) LRB_CUDA_CHECK(cudaGraphLaunch(e.get(), ctx.stream()));
       replays = per_copy;
-    } else if (windowed) {
-      for (int i = 0; i < window; ++i)
-        LRB_CUDA_CHECK(cudaGraphLaunch(execs[next_copy++ % execs.size()].get(), ctx.stream()));
-      replays = window;
     } else {
       for (int i = 0; i < rounds; ++i) replay_round();
-      replays = rounds * static_cast<int>(execs.size());
+      replays = rounds * copies;
     }
     stop.record(ctx.stream());
     if (hold) res.release();
@@ -191,27 +192,24 @@ TimingResult GraphTiming::time(const Plan& plan, const std::vector<std::function
                       {"footprint_bytes", footprint},
                       {"l2_bytes", l2},
                       {"samples_alternate_copies", large && copies > 1},
-                      {"replays_per_sample", large      ? per_copy
-                                             : windowed ? window
-                                                        : rounds * static_cast<int>(execs.size())},
-                      {"samples_take_copy_windows", windowed},
+                      {"runs_per_graph", large ? 1 : copies},
+                      {"replays_per_sample", large ? per_copy : rounds * copies},
                       {"graph_nodes", nodes},
                       {"held_by_blocking_kernel", hold},
                       {"blocking_kernel_timeouts", timeouts}};
   r.note = fmt::format("one run captured in a CUDA graph; {} prepared copies of {:.1f} MiB (L2 {:.0f} MiB), {}{}",
                        copies, footprint / (1 << 20), l2 / (1 << 20),
-                       large      ? "samples alternating between copies"
-                       : windowed ? fmt::format("each sample replaying the next {} copies in turn (all copies in round "
-                                                "order across samples)",
-                                                window)
-                                  : std::string("each sample replaying every copy in turn"),
+                       large ? "one graph per copy, samples alternating between copies"
+                             : "one graph of a run of every copy in turn, replayed whole",
                        copies < wanted ? (large ? "; one copy only (memory): placement variation not sampled"
                                                 : "; fewer copies than wanted (memory): some data may come from L2")
                                        : "");
-  r.note += hold ? "; each sample's replays enqueued behind a blocking kernel, then run back to back"
-                 : fmt::format("; replays not held ({} launches a sample exceed the {} the queue takes while held): "
-                               "the host's submission rate may show in small runs",
-                               queued, kMaxHeldLaunches);
+  r.note += hold ? "; each sample's launches enqueued behind a blocking kernel, then run back to back"
+                 : fmt::format("; launches not held ({} queue entries a sample exceed the {} the queue takes while "
+                               "held){}",
+                               queued, kMaxHeldLaunches,
+                               large ? ": the host's submission rate may show in short runs"
+                                     : ": each launch carries every copy's run");
   if (timeouts > 0)
     r.note += fmt::format("; the blocking kernel timed out in {} samples: those include launch time", timeouts);
   return r;

@@ -36,7 +36,7 @@ LRBENCH_DECLARE_METHOD(adapter_projection, "base_only",
                         .params = base_only::params(),
                         .traits = {.target = "base"},
                         .supports = [](const Point& point, const Params&) { return base_only::can_run(point); },
-                        .conformance_params = {Json{{"schedule", "per_projection"}},
+                        .conformance_params = {Json{{"schedule", "batched"}}, Json{{"schedule", "per_projection"}},
                                                Json{{"schedule", "cutlass_grouped"}}}});
 LRBENCH_REGISTER_BACKEND("base_only", cpu, BaseOnly);
 }  // namespace lrb

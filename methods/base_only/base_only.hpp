@@ -13,10 +13,12 @@ namespace lrb::base_only {
 // "batched": every projection's GEMM in one cuBLAS batched launch (the projections of this problem are
 // independent, as S2LC's grouped launch also assumes); "per_projection": one tuned cuBLASLt GEMM per
 // projection in sequence (what a layer-by-layer forward pass does); "cutlass_grouped": one persistent CUTLASS
-// sm_90a grouped GEMM over every (projection, tile) (H100/H200; d_in and d_out multiples of 8).
+// sm_90a grouped GEMM over every (projection, tile) (H100/H200; d_in and d_out multiples of 8); "auto" (the
+// default, so the base every method is judged against is the fastest one measured): batched up to 64 tokens,
+// cutlass_grouped above where it can run, else per_projection (BaseGemms::pick; the record names the choice).
 inline ParamSpecs params() {
-  return {{"schedule", ParamType::string, "batched", "CUDA launch schedule of the projections' GEMMs", {}, {},
-           {"batched", "per_projection", "cutlass_grouped"}}};
+  return {{"schedule", ParamType::string, "auto", "CUDA launch schedule of the projections' GEMMs", {}, {},
+           {"auto", "batched", "per_projection", "cutlass_grouped"}}};
 }
 
 // Where the CUTLASS grouped GEMM cannot run a point's shapes (TMA's 16-byte rows), the reason; else "".

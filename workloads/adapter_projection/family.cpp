@@ -226,6 +226,8 @@ class AdapterProjectionFamily final : public TaskFamily {
             shape(24, 40, 3, 4, 4, "uniform", "base+adapter", 1.0), shape(24, 40, 3, 4, 4, "uniform", "adapter-only", 1.0),
             // the fused pass's widest tile (64 tokens, rank 64), d_in not a multiple of its 64-column stages
             shape(520, 300, 7, 64, 64, "uniform", "base+adapter", 0.1),
+            // above 64 tokens: base_only's auto schedule leaves batched (CUTLASS's cluster tile where it runs)
+            shape(64, 48, 4, 8, 80, "uniform", "base+adapter", 0.1),
             Json{{"model", "smollm-135m"}, {"projections", {"q", "v"}}, {"layers", 2}, {"K", 16}, {"rank", 16},
                  {"batch", 33}, {"popularity", "zipf"}, {"generator", "trained_like"}, {"seed", 5}}};
   }
