@@ -5,6 +5,7 @@
 #include <string>
 
 #include "kernels/common/mma.cuh"
+#include "kernels/common/pdl.cuh"
 #include "kernels/common/token_mma.cuh"
 
 namespace lrb::kernels {
@@ -99,6 +100,10 @@ __global__ void __launch_bounds__(kThreads, 2) fused_lora_gemm(FusedLoraLaunch l
   }
   cp_async_wait_group<0>();
   __syncthreads();  // the pipeline's shared memory becomes the epilogue's
+  // T comes from the shrink launched just before this kernel, which may still be running: this kernel is launched
+  // as its programmatic dependent (PDL), so W's stream above overlaps the shrink; wait for it (its completion and
+  // memory) only here, before T is read.
+  grid_dependency_wait();
 
   // Epilogue: the base tile to shared memory as fp32 [token][row]; the tokens' T rows, adapters and scales.
   float* cs = reinterpret_cast<float*>(smem);
@@ -168,7 +173,20 @@ void launch_nt(const FusedLoraLaunch& l, cudaStream_t stream) {
       cudaFuncSetAttribute(fused_lora_gemm<NT>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes);
   if (attr != cudaSuccess) throw std::runtime_error(std::string("fused_lora: ") + cudaGetErrorString(attr));
   const dim3 grid(static_cast<unsigned>((l.max_d_out + kRows - 1) / kRows), static_cast<unsigned>(l.n_projections));
-  fused_lora_gemm<NT><<<grid, kThreads, bytes, stream>>>(l);
+  // Programmatic stream serialization: the kernel may start once every block of the shrink before it has
+  // signalled (launch_dependents, at its start) and waits for the shrink's completion in its epilogue.
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = dim3(kThreads);
+  cfg.dynamicSmemBytes = bytes;
+  cfg.stream = stream;
+  cudaLaunchAttribute pdl[1];
+  pdl[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  pdl[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = pdl;
+  cfg.numAttrs = 1;
+  const cudaError_t e = cudaLaunchKernelEx(&cfg, fused_lora_gemm<NT>, l);
+  if (e != cudaSuccess) throw std::runtime_error(std::string("fused_lora: launch: ") + cudaGetErrorString(e));
 }
 
 }  // namespace

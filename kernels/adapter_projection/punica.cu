@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/common/pdl.cuh"
+
 namespace lrb::kernels {
 namespace {
 
@@ -37,6 +39,9 @@ __device__ __forceinline__ float dot8(const uint4& a, const uint4& x) {
 // products of A_k[j] with up to kShrinkTokens of the segment's tokens at a time (A's 16 bytes loaded once for
 // all of them), reduced over the warp and added into T.
 __global__ void __launch_bounds__(kThreads) lora_shrink(LoraLaunch l) {
+  // The fused pass's GEMM, launched after this as a programmatic dependent, may start streaming W now; it waits for
+  // this grid's completion before it reads T (a no-op where the next kernel is not a dependent).
+  grid_dependents_launch();
   const LoraProjectionArgs P = l.projections[blockIdx.y];
   const int s = static_cast<int>(blockIdx.x) / l.shrink_splits, q = static_cast<int>(blockIdx.x) % l.shrink_splits;
   if (s >= l.segments) return;

@@ -125,8 +125,10 @@ class PunicaLoraCuda : public CudaAdapterMethod {
   }
   Json metrics() const override {
     return {{"kernel", walk_ == Walk::per_token ? "bgmv_v1" : "sgmv_v1"},
-            {"pass", fused_ ? "fused_v1" : "separate"},
-            {"base_schedule", fused_ ? "fused_v1 (one skinny GEMM launch, every projection)" : base_.describe()},
+            {"pass", fused_ ? "fused_v2" : "separate"},
+            {"base_schedule", fused_ ? "fused_v2 (one skinny GEMM launch, every projection; a programmatic "
+                                       "dependent of the shrink)"
+                                     : base_.describe()},
             {"segments", launch_.segments},
             {"shrink_splits", launch_.shrink_splits}};
   }
