@@ -175,17 +175,7 @@ void launch_nt(const FusedLoraLaunch& l, cudaStream_t stream) {
   const dim3 grid(static_cast<unsigned>((l.max_d_out + kRows - 1) / kRows), static_cast<unsigned>(l.n_projections));
   // Programmatic stream serialization: the kernel may start once every block of the shrink before it has
   // signalled (launch_dependents, at its start) and waits for the shrink's completion in its epilogue.
-  cudaLaunchConfig_t cfg = {};
-  cfg.gridDim = grid;
-  cfg.blockDim = dim3(kThreads);
-  cfg.dynamicSmemBytes = bytes;
-  cfg.stream = stream;
-  cudaLaunchAttribute pdl[1];
-  pdl[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  pdl[0].val.programmaticStreamSerializationAllowed = 1;
-  cfg.attrs = pdl;
-  cfg.numAttrs = 1;
-  const cudaError_t e = cudaLaunchKernelEx(&cfg, fused_lora_gemm<NT>, l);
+  const cudaError_t e = launch_programmatic_dependent(fused_lora_gemm<NT>, grid, kThreads, bytes, stream, l);
   if (e != cudaSuccess) throw std::runtime_error(std::string("fused_lora: launch: ") + cudaGetErrorString(e));
 }
 
