@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <ostream>
@@ -116,12 +117,14 @@ RunPlan plan_run(const Config& config, const RunOptions& options, const std::set
     const BlockPlan& bp = plan.blocks.back();
     const std::size_t b = plan.blocks.size() - 1;
     plan.total_pairs += bp.points.size() * bp.variants.size();
+    std::vector<char> keep(bp.variants.size());  // per method variant of the point: whether the filter keeps it
     for (std::size_t p = 0; p < bp.points.size(); ++p) {
-      bool live = false;
-      for (const auto& variant : bp.variants) live = live || kept(block.name, variant.label, bp.points[p].id);
+      for (std::size_t v = 0; v < bp.variants.size(); ++v)
+        keep[v] = kept(block.name, bp.variants[v].label, bp.points[p].id);
+      const bool live = std::find(keep.begin(), keep.end(), 1) != keep.end();
       if (!(live ? mine(live_points++) : mine(p))) continue;
       for (std::size_t v = 0; v < bp.variants.size(); ++v) {
-        if (!kept(block.name, bp.variants[v].label, bp.points[p].id)) {
+        if (!keep[v]) {
           ++summary.filtered;
           continue;
         }

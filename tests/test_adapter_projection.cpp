@@ -73,18 +73,18 @@ TEST(AdapterCudaSupport, CutlassScheduleNeedsRowsOf16Bytes) {
                                                        {"d_out", 24}, {"batch", 5}});
   const Point even = make_point("adapter_projection", {{"model", "tiny"}, {"projections", {"q", "o"}}, {"d_in", 40},
                                                         {"d_out", 24}, {"batch", 5}});
-  const Support no = base_only::schedule_support("cutlass_grouped", odd, "");
+  const Support no = base_only::schedule_support(true, odd, "");
   EXPECT_FALSE(no.ok);
   EXPECT_NE(no.reason.find("multiples of 8"), std::string::npos) << no.reason;
   EXPECT_NE(no.reason.find("24 x 37"), std::string::npos) << no.reason;
-  EXPECT_TRUE(base_only::schedule_support("cutlass_grouped", even, "").ok);
-  EXPECT_TRUE(base_only::schedule_support("batched", odd, "").ok);
-  EXPECT_TRUE(base_only::schedule_support("per_projection", odd, "no GPU").ok);
-  const Support absent = base_only::schedule_support("cutlass_grouped", even, "built without CUTLASS");
+  EXPECT_TRUE(base_only::schedule_support(true, even, "").ok);
+  EXPECT_TRUE(base_only::schedule_support(false, odd, "").ok);
+  EXPECT_TRUE(base_only::schedule_support(false, odd, "no GPU").ok);
+  const Support absent = base_only::schedule_support(true, even, "built without CUTLASS");
   EXPECT_FALSE(absent.ok);
   EXPECT_EQ(absent.reason, "built without CUTLASS");
   const Point llama = make_point("adapter_projection", {{"model", "llama2-7b"}, {"projections", {"q", "k", "v", "o"}}});
-  EXPECT_TRUE(base_only::schedule_support("cutlass_grouped", llama, "").ok);
+  EXPECT_TRUE(base_only::schedule_support(true, llama, "").ok);
 }
 
 TEST(AdapterCudaSupport, FusedPassNeedsTheBaseAndAtMost64Tokens) {

@@ -41,11 +41,11 @@ inline std::string cutlass_shape_reason(const Point& point) {
   return "";
 }
 
-// Whether a CUDA path whose `schedule` parameter is `schedule` can run the point: cutlass_grouped needs the kernel
-// in this build on this GPU (`unavailable`: GroupedGemmSm90a::unavailable_reason(), "" where it is) and 16-byte
-// rows. The schedule is the method's parameter, not the point's (a point holds only the family's values).
-inline Support schedule_support(const std::string& schedule, const Point& point, const std::string& unavailable) {
-  if (schedule != "cutlass_grouped") return Support::yes();
+// Whether a CUDA path can run the point with its `schedule`; `cutlass`: that parameter is cutlass_grouped (a
+// method parameter: a point holds only the family's values), which needs the kernel in this build on this GPU
+// (`unavailable`: GroupedGemmSm90a::unavailable_reason(), "" where it is) and 16-byte rows.
+inline Support schedule_support(bool cutlass, const Point& point, const std::string& unavailable) {
+  if (!cutlass) return Support::yes();
   if (!unavailable.empty()) return Support::no(unavailable);
   if (const std::string why = cutlass_shape_reason(point); !why.empty()) return Support::no(why);
   return Support::yes();

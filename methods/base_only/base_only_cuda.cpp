@@ -8,11 +8,11 @@ namespace {
 
 class BaseOnlyCuda final : public CudaAdapterMethod {
  public:
-  explicit BaseOnlyCuda(const Params& p)
-      : schedule_name_(p.string("schedule")), schedule_(BaseGemms::parse(schedule_name_)) {}
+  explicit BaseOnlyCuda(const Params& p) : schedule_(BaseGemms::parse(p.string("schedule"))) {}
 
   Support can_run(const Point& point, Backend) const override {
-    return base_only::schedule_support(schedule_name_, point, kernels::GroupedGemmSm90a::unavailable_reason());
+    return base_only::schedule_support(schedule_ == BaseGemms::Schedule::cutlass_grouped, point,
+                                       kernels::GroupedGemmSm90a::unavailable_reason());
   }
 
   void prepare(const Problem& problem, ExecContext& ctx) override {
@@ -39,7 +39,6 @@ class BaseOnlyCuda final : public CudaAdapterMethod {
   }
 
  private:
-  std::string schedule_name_;  // as given, for base_only::schedule_support
   BaseGemms::Schedule schedule_;
   std::vector<DeviceBuffer<__half>> w_, x_;
   BaseGemms base_;

@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include <numeric>
-#include <string>
 #include <stdexcept>
 #include <vector>
 
@@ -25,10 +24,7 @@ class PunicaLoraCuda : public CudaAdapterMethod {
  public:
   enum class Walk { per_token, segments };
   PunicaLoraCuda(Walk walk, const Params& p)
-      : walk_(walk),
-        schedule_name_(p.string("schedule")),
-        schedule_(BaseGemms::parse(schedule_name_)),
-        fused_(p.string("pass") == "fused") {}
+      : walk_(walk), schedule_(BaseGemms::parse(p.string("schedule"))), fused_(p.string("pass") == "fused") {}
 
   Support can_run(const Point& point, Backend) const override {
     const Params p = point.params();
@@ -36,7 +32,7 @@ class PunicaLoraCuda : public CudaAdapterMethod {
       return Support::no(fmt::format("the expand kernel keeps a row of B in registers: ranks up to {} (rank = {})",
                                      kernels::kLoraMaxRank, p.integer("rank")));
     if (!fused_)  // the fused pass runs its own GEMM, not the schedule's
-      if (const Support s = base_only::schedule_support(schedule_name_, point,
+      if (const Support s = base_only::schedule_support(schedule_ == BaseGemms::Schedule::cutlass_grouped, point,
                                                         kernels::GroupedGemmSm90a::unavailable_reason());
           !s.ok)
         return s;
@@ -157,7 +153,6 @@ class PunicaLoraCuda : public CudaAdapterMethod {
   }
 
   Walk walk_;
-  std::string schedule_name_;  // as given, for base_only::schedule_support
   BaseGemms::Schedule schedule_;
   bool fused_;
   BaseGemms base_;

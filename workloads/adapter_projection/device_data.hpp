@@ -114,13 +114,7 @@ class BaseGemms {
       case Schedule::per_projection:
         for (const auto& g : problems_) plan_gemm(ctx, g);
         break;
-      case Schedule::cutlass_grouped: {
-        std::vector<kernels::GroupedGemmSm90aProblem> ps;
-        for (const auto& g : problems_)
-          ps.push_back({g.A, g.B, g.C, g.m, g.n, g.k});  // A = W [m][k], B = X [n][k], C = Y [n][m]
-        cutlass_.plan(ps, ctx.stream());
-        break;
-      }
+      case Schedule::cutlass_grouped: cutlass_.plan(cutlass_problems(problems_), ctx.stream()); break;
       case Schedule::automatic: break;  // resolved by pick()
     }
   }
@@ -148,16 +142,18 @@ class BaseGemms {
   }
 
  private:
+  static std::vector<kernels::GroupedGemmSm90aProblem> cutlass_problems(const std::vector<GemmProblem>& problems) {
+    std::vector<kernels::GroupedGemmSm90aProblem> ps;
+    for (const auto& g : problems)
+      ps.push_back({g.A, g.B, g.C, g.m, g.n, g.k});  // A = W [m][k], B = X [n][k], C = Y [n][m]
+    return ps;
+  }
   static Schedule pick(const std::vector<GemmProblem>& problems) {
     int batch = 0;
-    std::vector<kernels::GroupedGemmSm90aProblem> ps;
-    for (const auto& g : problems) {
-      batch = std::max(batch, g.n);
-      ps.push_back({g.A, g.B, g.C, g.m, g.n, g.k});
-    }
+    for (const auto& g : problems) batch = std::max(batch, g.n);
     if (batch <= kAutoBatchedUpTo) return Schedule::batched;
     if (kernels::GroupedGemmSm90a::unavailable_reason().empty() &&
-        kernels::GroupedGemmSm90a::unsupported_reason(ps).empty())
+        kernels::GroupedGemmSm90a::unsupported_reason(cutlass_problems(problems)).empty())
       return Schedule::cutlass_grouped;
     return Schedule::per_projection;
   }
